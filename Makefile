@@ -1,0 +1,23 @@
+# NecroStack tasks. `make test` is the README's test command.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: test vet lint fmt-check bench demo check-generated
+
+test: vet
+	go test -race ./...
+
+vet:
+	go vet ./...
+
+lint: vet
+	go run $(STATICCHECK) ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench:
+	go test -run '^$$' -bench . -benchmem -count 6 ./bench/... | tee bench/bench.txt
+	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20250813145418-2cfe0b4d5e4f bench/bench.txt
+
+demo:
+	go run ./examples/seance

@@ -1,0 +1,57 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrInvalidEvent is matched (errors.Is) by every error about a malformed
+	// event or envelope: a blank type, an unknown JSON key, a bad id or timestamp.
+	ErrInvalidEvent = errors.New("invalid event")
+
+	// ErrMaxSteps is returned by a Runner that was asked to dispatch more events
+	// than its WithMaxSteps limit; usually a cycle of organs that never ends.
+	ErrMaxSteps = errors.New("max steps exceeded")
+
+	// ErrClosed is returned by a Backend used after Close. Backends return it
+	// (possibly wrapped) so that callers can test for it with errors.Is.
+	ErrClosed = errors.New("backend closed")
+
+	// ErrPayloadType is matched by the error of Payload when an event's payload
+	// is neither the expected Go type nor decodable into it.
+	ErrPayloadType = errors.New("payload type mismatch")
+)
+
+// FieldError says which field of an event or JSON envelope is at fault and why.
+// It matches ErrInvalidEvent.
+type FieldError struct {
+	Field  string // JSON name of the field: "id", "timestamp", "event_type", ...
+	Reason string // what was wrong, and what is allowed
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("invalid event: field %q: %s", e.Field, e.Reason)
+}
+
+// Is reports whether target is ErrInvalidEvent.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidEvent }
+
+// HandlerError is a failure of one organ while handling one event: the error it
+// returned, or the panic it raised (then Panic and Stack are set).
+type HandlerError struct {
+	Organ string // "SummonSpirit" or "Oracle.AskQuestion"
+	Err   error  // the organ's error, or a description of its panic
+	Panic any    // the recovered value, when the organ panicked
+	Stack []byte // the goroutine stack at the panic
+}
+
+func (e *HandlerError) Error() string {
+	if e.Organ == "" {
+		return e.Err.Error()
+	}
+	return "organ " + e.Organ + ": " + e.Err.Error()
+}
+
+// Unwrap returns the organ's error.
+func (e *HandlerError) Unwrap() error { return e.Err }
