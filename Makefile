@@ -21,3 +21,6 @@ bench:
 
 demo:
 	go run ./examples/seance
+
+check-generated:
+	go tool necrogen -check ./...

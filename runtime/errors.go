@@ -55,3 +55,13 @@ func (e *HandlerError) Error() string {
 
 // Unwrap returns the organ's error.
 func (e *HandlerError) Unwrap() error { return e.Err }
+
+// ErrNoRoute is matched by the error a generated Spine returns for an event
+// whose type none of its organs listens to.
+var ErrNoRoute = errors.New("no organ listens to this event type")
+
+// NoRoute returns the error of a Spine handed an event whose type none of its
+// organs listens to; it matches ErrNoRoute.
+func NoRoute(in Event) error {
+	return fmt.Errorf("event %s has type %q: %w", in.ID, in.Type, ErrNoRoute)
+}

@@ -302,10 +302,14 @@ func (r *Runner) handle(ctx, handlerCtx context.Context, ev Event, out []Event) 
 func (r *Runner) safeDispatch(ctx context.Context, ev Event, out []Event) (emitted []Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			emitted, err = out[:0], &HandlerError{Err: fmt.Errorf("panic: %v", p), Panic: p, Stack: debug.Stack()}
+			emitted, err = out[:0], newPanicError("", p)
 		}
 	}()
 	return r.dispatch.Dispatch(ctx, ev, out)
+}
+
+func newPanicError(organ string, p any) *HandlerError {
+	return &HandlerError{Organ: organ, Err: fmt.Errorf("panic: %v", p), Panic: p, Stack: debug.Stack()}
 }
 
 // settle runs an ack or nack, retrying backend failures with backoff. If the

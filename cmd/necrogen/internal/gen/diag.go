@@ -1,0 +1,78 @@
+package gen
+
+import (
+	"cmp"
+	"fmt"
+	"go/token"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Severity says whether a Diagnostic stops generation.
+type Severity int
+
+const (
+	// Error stops generation: nothing is written.
+	Error Severity = iota
+	// Warning is reported but does not stop generation (unless -strict).
+	Warning
+)
+
+// Diagnostic is one problem in the input, at a source position.
+type Diagnostic struct {
+	Pos      token.Position
+	Msg      string
+	Severity Severity
+}
+
+// Format renders d as "file:line:col: msg", with the file relative to dir when
+// it lies inside it. Warnings say so after the position.
+func (d Diagnostic) Format(dir string) string {
+	file := d.Pos.Filename
+	if dir != "" && file != "" {
+		if rel, err := filepath.Rel(dir, file); err == nil && !strings.HasPrefix(rel, "..") {
+			file = rel
+		}
+	}
+	pos := file
+	if d.Pos.Line > 0 {
+		pos = fmt.Sprintf("%s:%d:%d", file, d.Pos.Line, d.Pos.Column)
+	}
+	sev := ""
+	if d.Severity == Warning {
+		sev = "warning: "
+	}
+	if pos == "" {
+		return sev + d.Msg
+	}
+	return pos + ": " + sev + d.Msg
+}
+
+// sortDiagnostics orders diagnostics by file, line, column and message and
+// drops exact duplicates.
+func sortDiagnostics(ds []Diagnostic) []Diagnostic {
+	slices.SortFunc(ds, func(a, b Diagnostic) int {
+		return cmp.Or(
+			cmp.Compare(a.Pos.Filename, b.Pos.Filename),
+			cmp.Compare(a.Pos.Line, b.Pos.Line),
+			cmp.Compare(a.Pos.Column, b.Pos.Column),
+			cmp.Compare(a.Msg, b.Msg),
+		)
+	})
+	return slices.CompactFunc(ds, func(a, b Diagnostic) bool { return a == b })
+}
+
+// diags collects diagnostics instead of stopping at the first.
+type diags struct {
+	fset *token.FileSet
+	list []Diagnostic
+}
+
+func (d *diags) errorf(pos token.Pos, format string, args ...any) {
+	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *diags) warnf(pos token.Pos, format string, args ...any) {
+	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...), Severity: Warning})
+}

@@ -1,0 +1,113 @@
+package gen
+
+import (
+	"go/token"
+	"go/types"
+)
+
+// runtimePath is the import path of the package generated code runs on.
+const runtimePath = "github.com/necrostack/necrostack/runtime"
+
+// resultKind is the shape of what a handler returns (before an optional error).
+type resultKind int
+
+const (
+	resultNone      resultKind = iota // func(...) or func(...) error
+	resultValue                       // T
+	resultPointer                     // *T: nil emits nothing
+	resultSlice                       // []T
+	resultEnvelope                    // runtime.Event
+	resultEnvelopes                   // []runtime.Event
+)
+
+// eventType is one event type of a package.
+type eventType struct {
+	Name     string          // wire name, e.g. SPIRIT_APPEARED
+	Type     *types.TypeName // payload type; nil for a name only envelope handlers use
+	Pos      token.Pos       // the type declaration, or the first directive naming it
+	Explicit token.Pos       // the //necro:event directive, if any
+	Entry    bool            // declared an entry point with //necro:entry
+}
+
+// ConstName is the generated constant for the event type: EventSpiritAppeared.
+func (e *eventType) ConstName() string {
+	if e.Type != nil {
+		return "Event" + exportName(e.Type.Name())
+	}
+	return "Event" + camel(e.Name)
+}
+
+// organ is a type whose methods are handlers: it becomes a parameter of NewSpine.
+type organ struct {
+	Type    *types.TypeName
+	Pointer bool   // methods have pointer receivers
+	Param   string // parameter and field name in the Spine
+}
+
+// handler is one //necro:listens function or method.
+type handler struct {
+	Name       string // SummonSpirit or Oracle.AskQuestion
+	Func       *types.Func
+	Pos        token.Pos
+	File       string
+	Organ      *organ // nil for a plain function
+	HasCtx     bool
+	Envelope   bool            // takes runtime.Event
+	Payload    *types.TypeName // the parameter type, unless Envelope
+	Listens    []string        // event types, in directive order
+	Result     resultKind
+	ResultType *types.TypeName // for value, pointer and slice results
+	ReturnsErr bool
+}
+
+// pkgModel is everything necrogen knows about one package.
+type pkgModel struct {
+	Path     string
+	Name     string
+	Dir      string
+	Events   []*eventType // sorted by Name
+	Organs   []*organ     // in declaration order of their types
+	Handlers []*handler   // in declaration order: file name, then position
+}
+
+// eventByName returns the event type with the given name, or nil.
+func (m *pkgModel) eventByName(name string) *eventType {
+	for _, e := range m.Events {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// eventOf returns the event type of a payload type, or nil.
+func (m *pkgModel) eventOf(t *types.TypeName) *eventType {
+	for _, e := range m.Events {
+		if e.Type == t {
+			return e
+		}
+	}
+	return nil
+}
+
+// emits returns the event types a handler's result can emit; nil when it
+// returns envelopes (any type) or nothing.
+func (m *pkgModel) emits(h *handler) []string {
+	if h.ResultType == nil {
+		return nil
+	}
+	if e := m.eventOf(h.ResultType); e != nil {
+		return []string{e.Name}
+	}
+	return nil
+}
+
+func exportName(s string) string {
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		return string(c-'a'+'A') + s[1:]
+	}
+	return s
+}

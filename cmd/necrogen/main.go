@@ -1,0 +1,146 @@
+// Command necrogen generates a statically wired, reflection-free Spine for
+// every package whose functions carry //necro:listens directives.
+//
+// Usage:
+//
+//	necrogen [-check] [-v] [-tags list] [packages]
+//	necrogen -version
+//
+// With no packages it generates for the package in the current directory,
+// which is what `//go:generate go tool necrogen` gives it. It writes
+// necro_gen.go beside the sources, only when the content changes, atomically,
+// and removes a necro_gen.go of its own whose package has no handlers left.
+//
+// Exit codes: 0 success (with -check: everything is up to date); 1 the input
+// has errors, or with -check a file is stale, missing or orphaned (the diff is
+// printed on standard output); 2 usage error, or -check could not check.
+// Every problem in the input is reported at once as file:line:col: message.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/necrostack/necrostack/cmd/necrogen/internal/gen"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const (
+	exitOK    = 0
+	exitInput = 1
+	exitUsage = 2
+)
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("necrogen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "write nothing; exit 1 and print a diff if any generated file is stale, missing or orphaned")
+	verbose := fs.Bool("v", false, "print each file written or removed")
+	tags := fs.String("tags", "", "comma-separated build tags to load the packages with")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: necrogen [-check] [-v] [-tags list] [packages]\n       necrogen -version\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "necrogen", moduleVersion())
+		return exitOK
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		return exitUsage
+	}
+	cfg := gen.Config{Dir: cwd, Patterns: fs.Args()}
+	if *tags != "" {
+		cfg.Tags = strings.Split(*tags, ",")
+	}
+	res, err := gen.Generate(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		if *check {
+			return exitUsage
+		}
+		return exitInput
+	}
+	for _, d := range res.Diagnostics {
+		fmt.Fprintln(stderr, d.Format(cwd))
+	}
+	if res.HasErrors() {
+		fmt.Fprintf(stderr, "necrogen: %s; nothing written\n", countErrors(res))
+		if *check {
+			return exitUsage
+		}
+		return exitInput
+	}
+	if *check {
+		stale := gen.Check(res)
+		for _, s := range stale {
+			fmt.Fprintf(stderr, "necrogen: %s: %s (run go generate)\n", rel(cwd, s.Path), s.Reason)
+			fmt.Fprint(stdout, s.Diff)
+		}
+		if len(stale) > 0 {
+			return exitInput
+		}
+		return exitOK
+	}
+	report := func(action, path string) {
+		if *verbose {
+			fmt.Fprintf(stderr, "necrogen: %s %s\n", action, rel(cwd, path))
+		}
+	}
+	if err := gen.Write(res, report); err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		return exitInput
+	}
+	return exitOK
+}
+
+func countErrors(res *gen.Result) string {
+	n := 0
+	for _, d := range res.Diagnostics {
+		if d.Severity == gen.Error {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", n)
+}
+
+func rel(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+// moduleVersion is the version of the necrostack module this binary was built
+// from; it is never written into generated files.
+func moduleVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == "github.com/necrostack/necrostack" {
+			return dep.Version
+		}
+	}
+	return info.Main.Version
+}
