@@ -232,9 +232,12 @@ func dispatchCase(g *jen.Group, e *eventType, hs []*handler) {
 		return
 	}
 	errs := make([]jen.Code, len(hs))
-	for i, h := range hs {
+	for i := range hs {
 		errs[i] = jen.Id("err" + strconv.Itoa(i+1))
-		g.List(jen.Id("out"), jen.Id("err"+strconv.Itoa(i+1))).Op(":=").Add(call(h))
+	}
+	g.Var().List(errs...).Error()
+	for i, h := range hs {
+		g.List(jen.Id("out"), errs[i]).Op("=").Add(call(h))
 	}
 	g.Return(jen.Id("out"), jen.Qual("errors", "Join").Call(errs...))
 }

@@ -63,7 +63,7 @@ func Generate(cfg Config) (*Result, error) {
 				Msg: fmt.Sprintf("%s exists but was not written by necrogen (its first line is not %q): rename or remove it, necrogen will not overwrite it", OutputName, Header),
 			})
 		}
-		if m == nil && !l.ours {
+		if m == nil && !l.ours && len(pd.list) == 0 {
 			continue // nothing to generate or remove here, whatever state it is in
 		}
 		if loadErrs := packageErrors(l, m); len(loadErrs) > 0 {

@@ -164,7 +164,7 @@ func (a *analyzer) resolveEvents() {
 				continue
 			}
 			if prev, dup := explicit[obj]; dup {
-				a.d.errorf(td.dir.Pos, "type %s has a second //necro:event (the first is at %s): give each type one event type", obj.Name(), a.fset.Position(prev.Pos))
+				a.d.errorf(td.dir.Pos, "type %s has a second //necro:event (the first is at %s): give each type one event type", obj.Name(), a.where(prev.Pos))
 				continue
 			}
 			if !validEventName(td.dir.Args[0]) {
@@ -230,7 +230,14 @@ func (a *analyzer) reportBound(pos token.Pos, name string, obj *types.TypeName, 
 		return
 	}
 	a.d.errorf(pos, "event type %s is bound to two types, %s and %s (%s): each event type names exactly one payload type; rename one with //necro:event",
-		name, obj.Name(), other.Type.Name(), a.fset.Position(other.Pos))
+		name, obj.Name(), other.Type.Name(), a.where(other.Pos))
+}
+
+// where formats a position in this package for a message: file:line:col
+// with the file's base name, as the package's files share one directory.
+func (a *analyzer) where(pos token.Pos) string {
+	p := a.fset.Position(pos)
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
 }
 
 // payloadTypeProblem says why obj cannot be a payload type, or "".
@@ -450,11 +457,15 @@ func paramName(typeName string) string {
 // listens checks the event types of a //necro:listens line against the handler.
 func (a *analyzer) listens(fd funcDirective, h *handler) bool {
 	dir := fd.dirs[0]
+	valid := true
 	for _, name := range dir.Args {
 		if !validEventName(name) {
 			a.d.errorf(dir.Pos, "invalid event type %q in //necro:listens: use SCREAMING_SNAKE_CASE (upper-case letters, digits and single underscores, starting with a letter)", name)
-			return false
+			valid = false
 		}
+	}
+	if !valid {
+		return false
 	}
 	if h.Envelope {
 		if len(dir.Args) == 0 {

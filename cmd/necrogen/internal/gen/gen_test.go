@@ -1,0 +1,272 @@
+package gen
+
+import (
+	"bytes"
+	"flag"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite the want/ sections of the golden txtar cases")
+
+// repoRoot is the root of this module, which the cases' go.mod points at.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..", ".."))
+}
+
+// testEnv keeps the go command off the network: everything comes from the
+// module cache, which `go mod download` fills.
+func testEnv() []string {
+	return append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+}
+
+// materialize writes the archive's input files (all but want/) into a fresh
+// module directory whose go.mod requires this repository by a replace.
+func materialize(t testing.TB, ar *txtar.Archive) string {
+	t.Helper()
+	dir := t.TempDir()
+	root := repoRoot(t)
+	goMod := "module example.com/t\n\ngo 1.24\n\nrequire github.com/necrostack/necrostack v0.0.0\n\nreplace github.com/necrostack/necrostack => " + filepath.ToSlash(root) + "\n"
+	write := func(name string, data []byte) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", []byte(goMod))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("go.sum", sum)
+	for _, f := range ar.Files {
+		if !strings.HasPrefix(f.Name, "want/") {
+			write(f.Name, f.Data)
+		}
+	}
+	return dir
+}
+
+func wantFile(ar *txtar.Archive, name string) ([]byte, bool) {
+	for _, f := range ar.Files {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+func setWant(ar *txtar.Archive, name string, data []byte) {
+	for i, f := range ar.Files {
+		if f.Name == name {
+			ar.Files[i].Data = data
+			return
+		}
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: name, Data: data})
+}
+
+func generate(t testing.TB, dir string) *Result {
+	t.Helper()
+	res, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}, Env: testEnv()})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	return res
+}
+
+func formatDiagnostics(res *Result, dir string) []byte {
+	var buf bytes.Buffer
+	for _, d := range res.Diagnostics {
+		buf.WriteString(d.Format(dir))
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
+}
+
+// TestGolden runs every testdata/{valid,invalid}/*.txtar case. A valid case
+// must generate exactly its want/ files, identically twice, gofmt-stable and
+// marked generated, and then compile, vet and run against the memory backend
+// printing want/stdout. An invalid case must report exactly want/stderr and
+// generate nothing.
+func TestGolden(t *testing.T) {
+	for _, kind := range []string{"valid", "invalid"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", kind, "*.txtar"))
+		if len(files) == 0 {
+			t.Fatalf("no %s cases", kind)
+		}
+		for _, file := range files {
+			name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+			t.Run(kind+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				ar, err := txtar.ParseFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if kind == "valid" {
+					runValid(t, file, ar)
+				} else {
+					runInvalid(t, file, ar)
+				}
+			})
+		}
+	}
+}
+
+func runValid(t *testing.T, file string, ar *txtar.Archive) {
+	dir := materialize(t, ar)
+	res := generate(t, dir)
+	if len(res.Diagnostics) > 0 {
+		t.Fatalf("diagnostics for a valid case:\n%s", formatDiagnostics(res, dir))
+	}
+	got := map[string][]byte{}
+	for _, f := range res.Files {
+		rel, _ := filepath.Rel(dir, f.Path)
+		got["want/"+filepath.ToSlash(rel)] = f.Content
+		checkGeneratedFile(t, rel, f.Content)
+	}
+	again := generate(t, dir)
+	for i, f := range again.Files {
+		if !bytes.Equal(f.Content, res.Files[i].Content) {
+			t.Fatalf("%s differs between two runs: output is not deterministic", f.Path)
+		}
+	}
+	if *update {
+		for name, data := range got {
+			setWant(ar, name, data)
+		}
+	} else {
+		for _, f := range ar.Files {
+			if strings.HasPrefix(f.Name, "want/") && strings.HasSuffix(f.Name, ".go") {
+				if _, ok := got[f.Name]; !ok {
+					t.Errorf("%s was not generated", f.Name)
+				}
+			}
+		}
+		for name, data := range got {
+			want, ok := wantFile(ar, name)
+			if !ok {
+				t.Errorf("generated %s, which the case does not expect", name)
+				continue
+			}
+			if !bytes.Equal(data, want) {
+				t.Errorf("%s differs from the golden file (run go test ./cmd/necrogen/... -update):\n%s", name, unifiedDiff(name, want, data))
+			}
+		}
+	}
+	if err := Write(res, nil); err != nil {
+		t.Fatal(err)
+	}
+	if testing.Short() {
+		return
+	}
+	goCmd(t, dir, "vet", "./...")
+	stdout := goCmd(t, dir, "run", ".")
+	if *update {
+		setWant(ar, "want/stdout", stdout)
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want, _ := wantFile(ar, "want/stdout"); !bytes.Equal(stdout, want) {
+		t.Errorf("go run . printed:\n%s\nwant:\n%s", stdout, want)
+	}
+}
+
+// checkGeneratedFile asserts the conventions every generated file keeps.
+func checkGeneratedFile(t *testing.T, name string, content []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(content, []byte(Header+"\n")) {
+		t.Errorf("%s does not start with %q", name, Header)
+	}
+	formatted, err := format.Source(content)
+	if err != nil || !bytes.Equal(formatted, content) {
+		t.Errorf("%s is not gofmt-stable (err %v)", name, err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), name, content, parser.ParseComments)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", name, err)
+	}
+	if !ast.IsGenerated(f) {
+		t.Errorf("%s is not recognised by ast.IsGenerated", name)
+	}
+	for _, imp := range f.Imports {
+		if imp.Path.Value == `"reflect"` {
+			t.Errorf("%s imports reflect", name)
+		}
+	}
+}
+
+func runInvalid(t *testing.T, file string, ar *txtar.Archive) {
+	dir := materialize(t, ar)
+	before := snapshot(t, dir)
+	res := generate(t, dir)
+	if !res.HasErrors() {
+		t.Fatalf("no error reported for an invalid case")
+	}
+	if err := Write(res, nil); err == nil {
+		t.Fatalf("Write accepted a result with errors")
+	}
+	if after := snapshot(t, dir); after != before {
+		t.Fatalf("files changed although the input has errors")
+	}
+	got := formatDiagnostics(res, dir)
+	if *update {
+		setWant(ar, "want/stderr", got)
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, _ := wantFile(ar, "want/stderr")
+	if !bytes.Equal(got, want) {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// snapshot summarises a directory's files and contents.
+func snapshot(t *testing.T, dir string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if name := d.Name(); name == "go.mod" || name == "go.sum" {
+			return nil // the go command may add requirements under -mod=mod
+		}
+		data, _ := os.ReadFile(p)
+		b.WriteString(p + "\n" + string(data) + "\n")
+		return nil
+	})
+	return b.String()
+}
+
+func goCmd(t *testing.T, dir string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = testEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out
+}
