@@ -55,6 +55,12 @@ func Generate(cfg Config) (*Result, error) {
 	d := &diags{fset: fset}
 	slices.SortFunc(pkgs, func(a, b *loaded) int { return strings.Compare(a.pkg.PkgPath, b.pkg.PkgPath) })
 	for _, l := range pkgs {
+		if l.dir == "" {
+			for _, e := range l.pkg.Errors {
+				d.list = append(d.list, parsePackageError(e))
+			}
+			continue
+		}
 		pd := &diags{fset: fset}
 		m := analyze(l, pd)
 		if m != nil && len(l.existing) > 0 && !l.ours {

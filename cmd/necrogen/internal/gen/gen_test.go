@@ -10,56 +10,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/necrostack/necrostack/cmd/necrogen/internal/gentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the want/ sections of the golden txtar cases")
 
-// repoRoot is the root of this module, which the cases' go.mod points at.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..", ".."))
-}
-
-// testEnv keeps the go command off the network: everything comes from the
-// module cache, which `go mod download` fills.
-func testEnv() []string {
-	return append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
-}
-
 // materialize writes the archive's input files (all but want/) into a fresh
-// module directory whose go.mod requires this repository by a replace.
+// module that requires this repository.
 func materialize(t testing.TB, ar *txtar.Archive) string {
 	t.Helper()
-	dir := t.TempDir()
-	root := repoRoot(t)
-	goMod := "module example.com/t\n\ngo 1.24\n\nrequire github.com/necrostack/necrostack v0.0.0\n\nreplace github.com/necrostack/necrostack => " + filepath.ToSlash(root) + "\n"
-	write := func(name string, data []byte) {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", []byte(goMod))
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("go.sum", sum)
+	files := map[string][]byte{}
 	for _, f := range ar.Files {
 		if !strings.HasPrefix(f.Name, "want/") {
-			write(f.Name, f.Data)
+			files[f.Name] = f.Data
 		}
 	}
-	return dir
+	return gentest.NewModule(t, files)
 }
 
 func wantFile(ar *txtar.Archive, name string) ([]byte, bool) {
@@ -83,7 +54,7 @@ func setWant(ar *txtar.Archive, name string, data []byte) {
 
 func generate(t testing.TB, dir string) *Result {
 	t.Helper()
-	res, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}, Env: testEnv()})
+	res, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}, Env: gentest.Env()})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
 	}
@@ -261,7 +232,7 @@ func goCmd(t *testing.T, dir string, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	cmd.Env = testEnv()
+	cmd.Env = gentest.Env()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

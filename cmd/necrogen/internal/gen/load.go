@@ -95,11 +95,10 @@ func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	for _, p := range pkgs {
 		l := byPath[p.ID]
 		if l == nil {
-			dir := packageDir(p)
-			if dir == "" {
-				continue
+			l = &loaded{dir: packageDir(p)} // dir is "" for a pattern that matched no files
+			if l.dir != "" {
+				l.output = filepath.Join(l.dir, OutputName)
 			}
-			l = &loaded{dir: dir, output: filepath.Join(dir, OutputName)}
 		}
 		l.pkg = p
 		out = append(out, l)

@@ -38,6 +38,9 @@ func Write(r *Result, report func(action, path string)) error {
 	return nil
 }
 
+// writeTemp writes the temporary file; tests replace it to inject a failure.
+var writeTemp = (*os.File).Write
+
 // writeAtomic replaces path with content via a temporary file in the same
 // directory and a rename.
 func writeAtomic(path string, content []byte) (err error) {
@@ -51,7 +54,7 @@ func writeAtomic(path string, content []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(content); err != nil {
+	if _, err = writeTemp(tmp, content); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
@@ -205,12 +208,12 @@ func diffLines(a, b []string) []diffOp {
 				mid = append(mid, diffOp{' ', a[i]})
 				i++
 				j++
-			case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-				mid = append(mid, diffOp{'+', b[j]})
-				j++
-			default:
+			case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 				mid = append(mid, diffOp{'-', a[i]})
 				i++
+			default:
+				mid = append(mid, diffOp{'+', b[j]})
+				j++
 			}
 		}
 	}
