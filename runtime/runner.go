@@ -46,6 +46,9 @@ type Runner struct {
 	running  atomic.Bool
 	stop     chan struct{}
 	stopOnce sync.Once
+
+	mu        sync.Mutex
+	cancelRun context.CancelFunc // ends the current run's loop context
 }
 
 // NewRunner returns a Runner that feeds events from b to d.
@@ -64,6 +67,11 @@ func (r *Runner) Backend() Backend { return r.backend }
 // run has ended. Stop is safe to call more than once and from any goroutine.
 func (r *Runner) Stop() {
 	r.stopOnce.Do(func() { close(r.stop) })
+	r.mu.Lock()
+	if r.cancelRun != nil {
+		r.cancelRun() // the workers see it before they pull again
+	}
+	r.mu.Unlock()
 }
 
 func (r *Runner) stopping() bool {
@@ -111,6 +119,7 @@ func (r *Runner) RunUntilIdle(ctx context.Context, start ...Event) error {
 // runState is what the workers of one run share.
 type runState struct {
 	untilIdle bool
+	multi     bool // more than one worker
 	steps     atomic.Int64
 
 	// until-idle only, guarded by mu:
@@ -133,16 +142,20 @@ func (r *Runner) run(ctx context.Context, untilIdle bool) error {
 	// handlers get a context that keeps ctx's values but is never cancelled by
 	// a stop, so that the event in flight finishes.
 	loopCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-r.stop:
-			cancel()
-		case <-loopCtx.Done():
-		}
+	r.mu.Lock()
+	r.cancelRun = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.cancelRun = nil
+		r.mu.Unlock()
+		cancel()
 	}()
+	if r.stopping() {
+		cancel()
+	}
 	handlerCtx := context.WithoutCancel(ctx)
-	st := &runState{untilIdle: untilIdle, changed: make(chan struct{})}
+	st := &runState{untilIdle: untilIdle, multi: r.cfg.workers > 1, changed: make(chan struct{})}
 
 	if r.cfg.workers == 1 {
 		return r.worker(loopCtx, handlerCtx, st)
@@ -170,9 +183,12 @@ func (r *Runner) run(ctx context.Context, untilIdle bool) error {
 func (r *Runner) worker(ctx, handlerCtx context.Context, st *runState) error {
 	buf := make([]Event, 0, 1)
 	var out []Event
+	done := ctx.Done() // closed on Stop too
 	for {
-		if r.stopping() || ctx.Err() != nil {
+		select {
+		case <-done:
 			return nil
+		default:
 		}
 		ev, ok, err := r.next(ctx, st, buf[:0])
 		if err != nil {
@@ -198,7 +214,7 @@ func (r *Runner) worker(ctx, handlerCtx context.Context, st *runState) error {
 // done ends an event's turn in the until-idle accounting and wakes the
 // workers waiting for it.
 func (st *runState) done() {
-	if st.untilIdle {
+	if st.untilIdle && st.multi {
 		st.mu.Lock()
 		st.busy--
 		if st.waiting > 0 && !st.idle {
@@ -216,6 +232,17 @@ func (r *Runner) next(ctx context.Context, st *runState, buf []Event) (Event, bo
 	if !st.untilIdle {
 		evs, err := r.pull(ctx, buf, r.cfg.pullTimeout)
 		if err != nil || len(evs) == 0 {
+			return Event{}, false, err
+		}
+		return evs[0], true, nil
+	}
+	if r.cfg.workers == 1 {
+		// One worker: nobody else can emit, so an empty queue means idle.
+		evs, err := r.pull(ctx, buf, 0)
+		if err != nil || len(evs) == 0 {
+			if err == nil && ctx.Err() == nil {
+				err = errIdle
+			}
 			return Event{}, false, err
 		}
 		return evs[0], true, nil
@@ -285,10 +312,14 @@ func (r *Runner) handle(ctx, handlerCtx context.Context, ev Event, out []Event) 
 		r.logHandlerError(handlerCtx, ev, err)
 	}
 	if err != nil && r.nacker != nil {
-		r.settle(ctx, handlerCtx, ev, "nack", func() error { return r.nacker.Nack(handlerCtx, ev, err) })
+		if nackErr := r.nacker.Nack(handlerCtx, ev, err); nackErr != nil {
+			r.retrySettle(ctx, handlerCtx, ev, "nack", nackErr, func() error { return r.nacker.Nack(handlerCtx, ev, err) })
+		}
 		return out
 	}
-	r.settle(ctx, handlerCtx, ev, "ack", func() error { return r.backend.Ack(handlerCtx, ev, out) })
+	if ackErr := r.backend.Ack(handlerCtx, ev, out); ackErr != nil {
+		r.retrySettle(ctx, handlerCtx, ev, "ack", ackErr, func() error { return r.backend.Ack(handlerCtx, ev, out) })
+	}
 	if log.Enabled(handlerCtx, slog.LevelDebug) {
 		log.LogAttrs(handlerCtx, slog.LevelDebug, "event handled",
 			slog.String(LogKeyEventID, ev.ID.String()),
@@ -312,22 +343,18 @@ func newPanicError(organ string, p any) *HandlerError {
 	return &HandlerError{Organ: organ, Err: fmt.Errorf("panic: %v", p), Panic: p, Stack: debug.Stack()}
 }
 
-// settle runs an ack or nack, retrying backend failures with backoff. If the
-// run is stopping and the backend still fails, the event is left
-// unacknowledged: a backend that redelivers will hand it out again.
-func (r *Runner) settle(ctx, handlerCtx context.Context, ev Event, what string, call func() error) {
-	for attempt := 0; ; attempt++ {
-		err := call()
-		if err == nil {
-			return
-		}
-		left := errors.Is(err, ErrClosed) || !r.sleepLogged(ctx, handlerCtx, ev, what, attempt, err)
-		if left {
+// retrySettle retries a failed ack or nack with backoff. If the run is
+// stopping and the backend still fails, the event is left unacknowledged: a
+// backend that redelivers will hand it out again.
+func (r *Runner) retrySettle(ctx, handlerCtx context.Context, ev Event, what string, err error, call func() error) {
+	for attempt := 0; err != nil; attempt++ {
+		if errors.Is(err, ErrClosed) || !r.sleepLogged(ctx, handlerCtx, ev, what, attempt, err) {
 			r.cfg.logger.LogAttrs(handlerCtx, slog.LevelError, "event left unacknowledged",
 				slog.String(LogKeyEventID, ev.ID.String()), slog.String(LogKeyEventType, ev.Type),
 				slog.String("error", err.Error()))
 			return
 		}
+		err = call()
 	}
 }
 
