@@ -3,6 +3,8 @@ package chain
 import "context"
 
 // SummonRitual starts a chain.
+//
+//necro:entry
 type SummonRitual struct {
 	Ritual int
 	Spirit string

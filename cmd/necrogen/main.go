@@ -40,14 +40,23 @@ const (
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "graph":
+			return runGraph(args[1:], stdout, stderr)
+		case "init":
+			return runInit(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("necrogen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "write nothing; exit 1 and print a diff if any generated file is stale, missing or orphaned")
 	verbose := fs.Bool("v", false, "print each file written or removed")
 	tags := fs.String("tags", "", "comma-separated build tags to load the packages with")
+	strict := fs.Bool("strict", false, "treat flow-lint warnings as errors")
 	version := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: necrogen [-check] [-v] [-tags list] [packages]\n       necrogen -version\n\nflags:\n")
+		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,10 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "necrogen: %v\n", err)
 		return exitUsage
 	}
-	cfg := gen.Config{Dir: cwd, Patterns: fs.Args()}
-	if *tags != "" {
-		cfg.Tags = strings.Split(*tags, ",")
-	}
+	cfg := gen.Config{Dir: cwd, Patterns: fs.Args(), Tags: splitTags(*tags), Strict: *strict}
 	res, err := gen.Generate(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "necrogen: %v\n", err)
@@ -107,6 +113,63 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "necrogen: %v\n", err)
 		return exitInput
 	}
+	return exitOK
+}
+
+const usage = `usage: necrogen [-check] [-strict] [-v] [-tags list] [packages]
+       necrogen graph [-format mermaid|dot] [-tags list] [packages]
+       necrogen init [-module path] dir
+       necrogen -version
+
+flags:
+`
+
+func splitTags(tags string) []string {
+	if tags == "" {
+		return nil
+	}
+	return strings.Split(tags, ",")
+}
+
+// runGraph prints the organs and events of the packages as a graph.
+func runGraph(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("necrogen graph", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", gen.FormatMermaid, "graph format: mermaid or dot")
+	tags := fs.String("tags", "", "comma-separated build tags to load the packages with")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *format != gen.FormatMermaid && *format != gen.FormatDOT {
+		fmt.Fprintf(stderr, "necrogen graph: unknown -format %q: use mermaid or dot\n", *format)
+		return exitUsage
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		return exitUsage
+	}
+	res, err := gen.Generate(gen.Config{Dir: cwd, Patterns: fs.Args(), Tags: splitTags(*tags)})
+	if err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		return exitInput
+	}
+	if res.HasErrors() {
+		for _, d := range res.Diagnostics {
+			fmt.Fprintln(stderr, d.Format(cwd))
+		}
+		fmt.Fprintf(stderr, "necrogen: %s; no graph\n", countErrors(res))
+		return exitInput
+	}
+	out, err := gen.Graph(res, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "necrogen: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprint(stdout, out)
 	return exitOK
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 const handlers = `package app
 
+//necro:entry
 type Bell struct{ N int }
 type Toll struct{ N int }
 
@@ -144,5 +146,85 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bad, "app", "necro_gen.go")); !os.IsNotExist(err) {
 		t.Fatal("a file was written for input with errors")
+	}
+}
+
+func TestStrictMakesWarningsErrors(t *testing.T) {
+	dir := gentest.NewModule(t, map[string][]byte{"app/app.go": []byte("package app\n\ntype Bell struct{}\ntype Toll struct{}\n\n//necro:listens BELL\nfunc Ring(b Bell) Toll { return Toll{} }\n")})
+	code, _, stderr := necrogen(t, dir, "./...")
+	if code != 0 || !strings.Contains(stderr, "app/app.go:7:6: warning: handler Ring emits TOLL, but no organ listens to it") {
+		t.Fatalf("lint warnings: exit %d, stderr %q", code, stderr)
+	}
+	os.Remove(filepath.Join(dir, "app", "necro_gen.go"))
+	code, _, stderr = necrogen(t, dir, "-strict", "./...")
+	if code != 1 || strings.Contains(stderr, "warning:") || !strings.Contains(stderr, "2 errors; nothing written") {
+		t.Fatalf("-strict: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app", "necro_gen.go")); !os.IsNotExist(err) {
+		t.Fatal("-strict wrote a file despite lint errors")
+	}
+}
+
+func TestGraphCommand(t *testing.T) {
+	dir, _ := newApp(t)
+	code, stdout, stderr := necrogen(t, dir, "graph", "-format", "dot", "./...")
+	if code != 0 || !strings.Contains(stdout, `"BELL" -> "Ring";`) || !strings.Contains(stdout, `"Ring" -> "TOLL";`) {
+		t.Fatalf("graph: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, _, _ := necrogen(t, dir, "graph", "-format", "svg", "./..."); code != 2 {
+		t.Fatalf("graph -format svg: exit %d, want 2", code)
+	}
+}
+
+// necrogen init scaffolds an app that generates, builds, runs and passes its
+// own test, in a module that uses this repository as a tool.
+func TestInitScaffoldsAWorkingApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a scaffolded app")
+	}
+	dir := gentest.NewModule(t, nil)
+	goTool := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = gentest.Env()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	goTool("mod", "edit", "-tool", "github.com/necrostack/necrostack/cmd/necrogen")
+	code, stdout, stderr := necrogen(t, dir, "init", "haunt")
+	if code != 0 || !strings.Contains(stdout, "created haunt/organs.go") {
+		t.Fatalf("init: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, _, stderr := necrogen(t, dir, "init", "haunt"); code != 1 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("init over an existing app: exit %d, stderr %q", code, stderr)
+	}
+	goTool("mod", "tidy")
+	goTool("generate", "./...")
+	if _, err := os.Stat(filepath.Join(dir, "haunt", "necro_gen.go")); err != nil {
+		t.Fatalf("go generate wrote no necro_gen.go: %v", err)
+	}
+	if out := goTool("run", "./haunt"); out != "Come in, Edgar.\n" {
+		t.Fatalf("the scaffolded app printed %q", out)
+	}
+	goTool("vet", "./...")
+	goTool("test", "./haunt")
+}
+
+func TestInitWithModule(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := necrogen(t, dir, "init", "-module", "example.com/haunt", "app")
+	if code != 0 {
+		t.Fatalf("init -module: exit %d: %s", code, stderr)
+	}
+	mod, err := os.ReadFile(filepath.Join(dir, "app", "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module example.com/haunt\n") {
+		t.Fatalf("go.mod: %q, %v", mod, err)
+	}
+	if code, _, _ := necrogen(t, dir, "init"); code != 2 {
+		t.Fatalf("init without a directory: exit %d, want 2", code)
 	}
 }

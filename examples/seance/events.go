@@ -1,6 +1,9 @@
 package main
 
 // SummonRitual starts a séance: a medium calls a spirit to ask one question.
+// It is the entry point of the chain: no organ emits it.
+//
+//necro:entry
 type SummonRitual struct {
 	Ritual   int    `json:"ritual"`
 	Medium   string `json:"medium"`

@@ -77,12 +77,21 @@ func Generate(cfg Config) (*Result, error) {
 			d.list = append(d.list, loadErrs...)
 			continue
 		}
-		d.list = append(d.list, pd.list...)
-		if hasError(pd.list) {
-			continue
+		hasHandlers := m != nil && len(m.Handlers) > 0
+		if hasHandlers && !hasError(pd.list) {
+			lint(m, pd)
+			if cfg.Strict {
+				for i := range pd.list {
+					pd.list[i].Severity = Error
+				}
+			}
 		}
+		d.list = append(d.list, pd.list...)
 		switch {
-		case m != nil && len(m.Handlers) > 0:
+		case hasHandlers:
+			if hasError(pd.list) {
+				continue
+			}
 			content, err := emit(m)
 			if err != nil {
 				d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
@@ -90,7 +99,7 @@ func Generate(cfg Config) (*Result, error) {
 			}
 			res.Files = append(res.Files, File{Path: l.output, Content: content, Old: l.existing})
 			res.models = append(res.models, m)
-		case l.ours:
+		case l.ours && !hasError(pd.list):
 			res.Orphans = append(res.Orphans, l.output)
 		}
 	}

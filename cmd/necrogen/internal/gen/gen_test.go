@@ -102,8 +102,16 @@ func TestGolden(t *testing.T) {
 func runValid(t *testing.T, file string, ar *txtar.Archive) {
 	dir := materialize(t, ar)
 	res := generate(t, dir)
-	if len(res.Diagnostics) > 0 {
-		t.Fatalf("diagnostics for a valid case:\n%s", formatDiagnostics(res, dir))
+	if res.HasErrors() {
+		t.Fatalf("errors for a valid case:\n%s", formatDiagnostics(res, dir))
+	}
+	// Warnings (flow lint) are part of the golden output.
+	if stderr := formatDiagnostics(res, dir); *update {
+		if len(stderr) > 0 {
+			setWant(ar, "want/stderr", stderr)
+		}
+	} else if want, _ := wantFile(ar, "want/stderr"); !bytes.Equal(stderr, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", stderr, want)
 	}
 	got := map[string][]byte{}
 	for _, f := range res.Files {
@@ -240,4 +248,48 @@ func goCmd(t *testing.T, dir string, args ...string) []byte {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}
 	return out
+}
+
+// TestGraph renders testdata/graph/*.txtar in both formats and compares them
+// with want/mermaid and want/dot.
+func TestGraph(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "graph", "*.txtar"))
+	if len(files) == 0 {
+		t.Fatal("no graph cases")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := materialize(t, ar)
+			res := generate(t, dir)
+			if res.HasErrors() {
+				t.Fatalf("errors:\n%s", formatDiagnostics(res, dir))
+			}
+			for _, format := range []string{FormatMermaid, FormatDOT} {
+				got, err := Graph(res, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := "want/" + format
+				if *update {
+					setWant(ar, name, []byte(got))
+					continue
+				}
+				if want, _ := wantFile(ar, name); got != string(want) {
+					t.Errorf("%s graph:\n%s\nwant:\n%s", format, got, want)
+				}
+			}
+			if *update {
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+	if _, err := Graph(&Result{}, "svg"); err == nil {
+		t.Fatal("Graph accepted an unknown format")
+	}
 }

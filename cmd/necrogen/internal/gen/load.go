@@ -25,6 +25,7 @@ type Config struct {
 	Patterns []string // package patterns as for go list; none means "."
 	Tags     []string // build tags
 	Env      []string // environment for the go command; nil means os.Environ()
+	Strict   bool     // flow-lint warnings are errors
 }
 
 // loaded is one package ready for analysis.
