@@ -1,5 +1,5 @@
 # NecroStack tasks. `make test` is the README's test command.
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
 .PHONY: test vet lint fmt-check bench demo check-generated
 

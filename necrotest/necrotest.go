@@ -195,17 +195,17 @@ func Chain(t testing.TB, b *Backend, types ...string) []runtime.Event {
 	t.Helper()
 	var chain []runtime.Event
 	for i, typ := range types {
-		var found *runtime.Event
+		n := len(chain)
 		for _, ev := range b.OfType(typ) {
 			if i == 0 || ev.CausationID == chain[i-1].ID {
-				found = &ev
+				chain = append(chain, ev)
 				break
 			}
 		}
-		if found == nil {
+		if len(chain) == n {
 			t.Fatalf("no chain %s: it breaks at %s; events:\n%s", strings.Join(types, " → "), typ, b.Tree())
+			return nil
 		}
-		chain = append(chain, *found)
 	}
 	for _, ev := range chain[1:] {
 		if ev.CorrelationID != chain[0].ID {
