@@ -7,8 +7,10 @@ import (
 
 // lint checks the flow of events through a package and reports warnings:
 // an event type emitted but never handled; one handled but never emitted and
-// not declared an entry point (//necro:entry); a cycle of organs, which can
-// only end at max steps.
+// not declared an entry point (//necro:entry); a cycle of organs that always
+// emit, which can only end at max steps. A cycle through an organ that may
+// emit nothing (a *T, []T or envelope result) is how a stream pulls in its
+// next piece, and is left alone.
 func lint(m *pkgModel, d *diags) {
 	handled := map[string]bool{}
 	for _, h := range m.Handlers {
@@ -51,11 +53,14 @@ func lint(m *pkgModel, d *diags) {
 }
 
 // organCycles returns the elementary cycles of the organ graph (an organ
-// points at the organs that handle what it emits), each starting at its
+// that always emits one event points at the organs that handle it), each starting at its
 // first organ in declaration order, each reported once.
 func organCycles(m *pkgModel) [][]*handler {
 	next := map[*handler][]*handler{}
 	for _, h := range m.Handlers {
+		if h.Result != resultValue {
+			continue // it can end the cycle by emitting nothing
+		}
 		for _, e := range m.emits(h) {
 			next[h] = append(next[h], handlersOf(m, e)...)
 		}
