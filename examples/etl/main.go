@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+
+	"github.com/necrostack/necrostack/runtime"
+	"github.com/necrostack/necrostack/runtime/memory"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes of the demo.
+const (
+	exitOK    = 0
+	exitRun   = 1 // the input cannot be read, or the run failed
+	exitUsage = 2 // a bad command line, or a backend that cannot be used
+)
+
+// run is the whole demo, minus process concerns, so that tests can drive it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseArgs(args, stderr)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	backend, err := openBackend(ctx, opts.backend, opts.redisURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "etl: %v\n", err)
+		return exitUsage
+	}
+	defer backend.Close()
+
+	level := slog.LevelWarn
+	if opts.verbose {
+		level = slog.LevelDebug
+	}
+	ledger := &Ledger{Out: stdout, JSON: opts.json}
+	spine := NewSpine(backend, &Extractor{}, ledger,
+		runtime.WithLogger(runtime.NewJSONLogger(stderr, level)))
+	start := NewEtlStartEvent(EtlStart{Source: opts.source(), BatchSize: opts.batchSize})
+	if err := spine.RunUntilIdle(ctx, start); err != nil {
+		fmt.Fprintf(stderr, "etl: the run stopped: %v\n", err)
+		return exitRun
+	}
+	if _, err := ledger.Result(); err != nil {
+		fmt.Fprintf(stderr, "etl: %v\n", err)
+		if opts.csvPath != "" && errors.Is(err, errUnreadable) {
+			fmt.Fprintf(stderr, "etl: check that -csv %s names a readable CSV file\n", opts.csvPath)
+		}
+		return exitRun
+	}
+	return exitOK
+}
+
+// errNoRedis is returned for -backend redis until the Redis backend lands.
+var errNoRedis = errors.New("-backend redis is not available in this build yet (runtime/redisstream has not landed): use -backend memory")
+
+func openBackend(_ context.Context, name, _ string) (runtime.Backend, error) {
+	switch name {
+	case "memory":
+		return memory.New(), nil
+	case "redis":
+		return nil, errNoRedis
+	}
+	return nil, fmt.Errorf("unknown -backend %q: use memory or redis", name)
+}
