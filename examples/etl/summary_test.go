@@ -119,7 +119,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Rows struct{ Read, Accepted, Rejected int64 }
+		Rows     struct{ Read, Accepted, Rejected int64 }
 		ByRegion []struct {
 			Region       string
 			Orders       int64
