@@ -28,6 +28,12 @@ const (
 
 // run is the whole demo, minus process concerns, so that tests can drive it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdout, stderr)
+}
+
+// runWith is run with extra options for the Spine, applied after the demo's
+// own: the tests use it to run the demo with several workers.
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra ...runtime.Option) int {
 	opts, err := parseArgs(args, stderr)
 	if errors.Is(err, errHelp) {
 		return exitOK
@@ -47,8 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	ledger := &Ledger{Out: stdout, JSON: opts.json}
-	spine := NewSpine(backend, &Extractor{}, ledger,
-		runtime.WithLogger(runtime.NewJSONLogger(stderr, level)))
+	spineOpts := append([]runtime.Option{runtime.WithLogger(runtime.NewJSONLogger(stderr, level))}, extra...)
+	spine := NewSpine(backend, &Extractor{}, ledger, spineOpts...)
 	start := NewEtlStartEvent(EtlStart{Source: opts.source(), BatchSize: opts.batchSize})
 	if err := spine.RunUntilIdle(ctx, start); err != nil {
 		fmt.Fprintf(stderr, "etl: the run stopped: %v\n", err)
