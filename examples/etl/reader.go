@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Batch sizes: rows (CSV records, rejected ones included) per RAW_DATA_LOADED.
@@ -18,6 +19,12 @@ const (
 // readBufferSize is the read buffer of one batch: large enough that a batch of
 // typical rows takes a handful of reads.
 const readBufferSize = 64 << 10
+
+// readBuffers recycles the read buffers of batches. A buffer serves one call
+// of readBatch, and nothing points into it afterwards (the CSV reader copies
+// every record out), so the next batch can use it: a run then allocates a
+// few buffers instead of one per batch.
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 const utf8BOM = "\ufeff"
 
@@ -143,7 +150,12 @@ func readBatch(r io.Reader, cur Cursor) (RawDataLoaded, error) {
 	if size <= 0 || size > MaxBatchSize {
 		size = DefaultBatchSize
 	}
-	br := bufio.NewReaderSize(r, readBufferSize)
+	br := readBuffers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil) // do not keep r alive
+		readBuffers.Put(br)
+	}()
 	var bom int64
 	if cur.Offset == 0 {
 		bom = skipBOM(br)
