@@ -32,14 +32,20 @@ import (
 //     collected) seen while a run went on, sampled every 250µs and once at the
 //     end, each run starting from a collected heap;
 //   - peak-live-MB: the most heap found live by a collection during a run:
-//     what a run really holds on to, whatever the pace of the collector;
+//     what a run holds on to, whatever the pace of the collector. It counts
+//     what was allocated while the collection ran, so it jitters with the
+//     collector's timing (and a busy machine); it does not grow with the file;
 //   - B/op and allocs/op, per run over the whole file.
 //
 // The targets of the ETL demo: spine rows/s at least 60% of handwritten, and
 // spine peak-heap-MB at 1,000,000 rows at most 1.5× that at 100,000 rows.
+// Both impls stay near the collector's minimum heap goal (4 MB), so
+// peak-heap-MB tells whether memory grows with the file more than how the two
+// differ.
+//
 // Every run's summary is checked against the hand-written one, so that a
 // broken run cannot pass for a fast one. Each file is generated once per
-// process, before its sub-benchmarks (about 3.5 MB and 35 MB, in a temporary
+// process, before its sub-benchmarks (about 3 MB and 30 MB, in a temporary
 // directory); -short skips the larger one.
 func BenchmarkETL(b *testing.B) {
 	const seed = 1
