@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
+	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
 func main() {
@@ -52,19 +52,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*seed = uint64(time.Now().UnixNano())
 	}
 
-	backend, err := openBackend(ctx, *backendName, *redisURL)
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := runtime.NewJSONLogger(stderr, level)
+	backend, err := openBackend(ctx, *backendName, *redisURL, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "seance: %v\n", err)
 		return 2
 	}
 	defer backend.Close()
 
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
 	spine := NewSpine(backend, NewOracle(*seed), &Manifestation{Out: stdout},
-		runtime.WithLogger(runtime.NewJSONLogger(stderr, level)),
+		runtime.WithLogger(logger),
 		runtime.WithMaxSteps(4**rituals))
 
 	pick := rand.New(rand.NewPCG(*seed, 1))
@@ -86,15 +87,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// errNoRedis is returned for -backend redis until the Redis backend lands.
-var errNoRedis = errors.New("the redis backend is not available in this build yet: use -backend memory")
-
-func openBackend(_ context.Context, name, _ string) (runtime.Backend, error) {
+// openBackend returns the backend the flags name. On Redis the séance uses
+// the stream {seance}:events and the consumer group "necro".
+func openBackend(ctx context.Context, name, redisURL string, logger *slog.Logger) (runtime.Backend, error) {
 	switch name {
 	case "memory":
 		return memory.New(), nil
 	case "redis":
-		return nil, errNoRedis
+		return redisstream.Dial(ctx, redisURL, redisstream.WithApp("seance"), redisstream.WithLogger(logger))
 	}
 	return nil, fmt.Errorf("unknown -backend %q: use memory or redis", name)
 }
