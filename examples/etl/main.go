@@ -11,6 +11,7 @@ import (
 
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
+	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
 func main() {
@@ -41,19 +42,20 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra
 	if err != nil {
 		return exitUsage
 	}
-	backend, err := openBackend(ctx, opts.backend, opts.redisURL)
+	level := slog.LevelWarn
+	if opts.verbose {
+		level = slog.LevelDebug
+	}
+	logger := runtime.NewJSONLogger(stderr, level)
+	backend, err := openBackend(ctx, opts.backend, opts.redisURL, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "etl: %v\n", err)
 		return exitUsage
 	}
 	defer backend.Close()
 
-	level := slog.LevelWarn
-	if opts.verbose {
-		level = slog.LevelDebug
-	}
 	ledger := &Ledger{Out: stdout, JSON: opts.json}
-	spineOpts := append([]runtime.Option{runtime.WithLogger(runtime.NewJSONLogger(stderr, level))}, extra...)
+	spineOpts := append([]runtime.Option{runtime.WithLogger(logger)}, extra...)
 	spine := NewSpine(backend, &Extractor{}, ledger, spineOpts...)
 	start := NewEtlStartEvent(EtlStart{Source: opts.source(), BatchSize: opts.batchSize})
 	if err := spine.RunUntilIdle(ctx, start); err != nil {
@@ -70,15 +72,15 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra
 	return exitOK
 }
 
-// errNoRedis is returned for -backend redis until the Redis backend lands.
-var errNoRedis = errors.New("-backend redis is not available in this build yet (runtime/redisstream has not landed): use -backend memory")
-
-func openBackend(_ context.Context, name, _ string) (runtime.Backend, error) {
+// openBackend returns the backend the flags name. On Redis the pipeline uses
+// the stream {etl}:events and the consumer group "necro"; the Extractor opens
+// the CSV by path, so every consumer must see the same file.
+func openBackend(ctx context.Context, name, redisURL string, logger *slog.Logger) (runtime.Backend, error) {
 	switch name {
 	case "memory":
 		return memory.New(), nil
 	case "redis":
-		return nil, errNoRedis
+		return redisstream.Dial(ctx, redisURL, redisstream.WithApp("etl"), redisstream.WithLogger(logger))
 	}
 	return nil, fmt.Errorf("unknown -backend %q: use memory or redis", name)
 }

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/necrostack/necrostack/internal/redistest"
 	"github.com/necrostack/necrostack/necrotest"
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
@@ -138,19 +139,33 @@ func TestRunUnreadableFile(t *testing.T) {
 	}
 }
 
-// Until runtime/redisstream lands, -backend redis is a usage error that says
-// so. Once it is wired in, this case no longer applies: it skips, and the
-// Redis tests take over.
-func TestRunRedisNotAvailable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// An unreachable Redis is a clear error with exit 2; the password in the URL
+// never shows.
+func TestRunRedisUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Port 1 refuses connections, should the Redis backend try to connect.
-	code, stdout, stderr := runDemo(t, ctx, []string{"-backend", "redis", "-redis-url", "redis://127.0.0.1:1/0"})
-	if !strings.Contains(stderr, "not available") {
-		t.Skipf("-backend redis no longer reports that it is not available (exit %d, stderr %q): update this test", code, stderr)
-	}
-	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "use -backend memory") {
+	// Port 1 refuses connections.
+	code, stdout, stderr := runDemo(t, ctx, []string{"-backend", "redis", "-redis-url", "redis://necro:hunter2@127.0.0.1:1/0"})
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "connection refused") || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "hunter2") {
+		t.Errorf("the password shows in the error:\n%s", stderr)
+	}
+}
+
+// On Redis the demo prints exactly what it prints on the memory backend.
+func TestRunGoldenOnRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-backend", "redis", "-redis-url", srv.URL()}, tc.args...)
+			code, stdout, stderr := runDemo(t, context.Background(), args)
+			if code != exitOK || stderr != "" {
+				t.Fatalf("etl %q: exit %d, stderr:\n%s", args, code, stderr)
+			}
+			checkGolden(t, tc.name, []byte(stdout))
+		})
 	}
 }
 
