@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/necrostack/necrostack/internal/redistest"
 	"github.com/necrostack/necrostack/necrotest"
 	"github.com/necrostack/necrostack/runtime"
 )
@@ -24,15 +25,38 @@ func runDemo(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
+// The golden cases: a fixed seed tells the same story.
+var goldenCases = []struct {
+	name string
+	args []string
+}{
+	{"seed7", []string{"-seed", "7"}},
+	{"seed42_rituals5", []string{"-seed", "42", "-rituals", "5"}},
+}
+
+// On Redis the demo prints exactly what it prints on the memory backend.
+func TestGoldenOutputOnRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runDemo(t, append([]string{"-backend", "redis", "-redis-url", srv.URL()}, c.args...)...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			want, err := os.ReadFile(filepath.Join("testdata", c.name+".golden"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stdout != string(want) {
+				t.Fatalf("output on Redis differs from the memory backend's golden file:\n%s\nwant:\n%s", stdout, want)
+			}
+		})
+	}
+}
+
 // The demo's output for a fixed seed is its golden file.
 func TestGoldenOutput(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		args []string
-	}{
-		{"seed7", []string{"-seed", "7"}},
-		{"seed42_rituals5", []string{"-seed", "42", "-rituals", "5"}},
-	} {
+	for _, c := range goldenCases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runDemo(t, c.args...)
 			if code != 0 || stderr != "" {
