@@ -17,7 +17,7 @@ fmt-check:
 
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./bench/... | tee bench/bench.txt
-	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20250813145418-2cfe0b4d5e4f bench/bench.txt
+	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da bench/bench.txt
 
 demo:
 	go run ./examples/seance

@@ -5,7 +5,7 @@
 //
 //	b := necrotest.NewBackend(t)
 //	spine := seance.NewSpine(b, seance.NewOracle(1), &seance.Manifestation{Out: io.Discard})
-//	necrotest.RunUntilIdle(t, spine, seance.NewSummonRitualEvent(seance.SummonRitual{Spirit: "Edgar"}))
+//	necrotest.RunUntilIdle(t, spine, b, seance.NewSummonRitualEvent(seance.SummonRitual{Spirit: "Edgar"}))
 //	omen := necrotest.One[seance.OmenRevealed](t, b, seance.EventOmenRevealed)
 package necrotest
 

@@ -9,7 +9,8 @@ import (
 )
 
 // syntheticPackage returns a package of n handlers in a chain over n+1
-// payload types, spread over files of 50 handlers, half of them methods.
+// payload types (and one more handler that ends it, so that the flow lint
+// has nothing to say), spread over files of 50 handlers, half of them methods.
 func syntheticPackage(n int) map[string][]byte {
 	files := map[string][]byte{}
 	var b strings.Builder
@@ -24,14 +25,18 @@ func syntheticPackage(n int) map[string][]byte {
 			}
 			b.WriteString("package big\n\nimport \"context\"\n\nvar _ context.Context\n")
 		}
-		fmt.Fprintf(&b, "\n// Step%d is a payload.\ntype Step%d struct{ N int }\n", i, i)
+		entry := ""
+		if i == 0 {
+			entry = "//\n//necro:entry\n"
+		}
+		fmt.Fprintf(&b, "\n// Step%d is a payload.\n%stype Step%d struct{ N int }\n", i, entry, i)
 		if i%2 == 0 {
 			fmt.Fprintf(&b, "\n//necro:listens STEP%d\nfunc Handle%d(ctx context.Context, s Step%d) (Step%d, error) { return Step%d{N: s.N + 1}, nil }\n", i, i, i, i+1, i+1)
 		} else {
 			fmt.Fprintf(&b, "\n// Organ%d is a method organ.\ntype Organ%d struct{}\n\n//necro:listens STEP%d\nfunc (o *Organ%d) Handle(s Step%d) *Step%d { return &Step%d{N: s.N} }\n", i, i, i, i, i, i+1, i+1)
 		}
 	}
-	fmt.Fprintf(&b, "\n// Step%d ends the chain.\ntype Step%d struct{ N int }\n", n, n)
+	fmt.Fprintf(&b, "\n// Step%d ends the chain.\ntype Step%d struct{ N int }\n\n//necro:listens STEP%d\nfunc End(s Step%d) {}\n", n, n, n, n)
 	flush(n)
 	return files
 }
