@@ -36,12 +36,6 @@ func (t *Totals) Add(o Totals) error {
 	return nil
 }
 
-// addSale adds one sale: the per-row step of TransformData and of the
-// hand-written baseline.
-func (t *Totals) addSale(s Sale) error {
-	return t.Add(Totals{Orders: 1, Units: s.Units, RevenueCents: s.RevenueCents()})
-}
-
 func addInt64(a, b int64) (int64, bool) {
 	s := a + b
 	return s, (b >= 0) == (s >= a)

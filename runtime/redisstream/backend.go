@@ -90,7 +90,6 @@ type flight struct {
 	op         []any // its settle, once Ack or Nack gave one
 	kind       byte  // 'a', 'n' or 'd'
 	queued     bool  // in Backend.pending
-	result     chan int64
 }
 
 var _ runtime.Backend = (*Backend)(nil)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -328,5 +327,3 @@ func (p *consumerProcess) stop(t testing.TB) []Step {
 	}
 	return handled
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
