@@ -280,10 +280,9 @@ func (b *Backend) xadd(ctx context.Context, c redis.Cmdable, event string) *redi
 	return c.XAdd(ctx, &redis.XAddArgs{Stream: b.keys[0], Values: []any{entryField, event}})
 }
 
-// Pull hands out up to max events. It first writes the acknowledgements
-// waiting to be written, then takes events from what the last read fetched,
-// then, when that is empty: this consumer's own pending entries (once, at
-// start), failed entries whose retry is due, entries idle past the claim
+// Pull hands out up to max events: from what the last read fetched, or,
+// when that is all handed out, after writing the acknowledgements waiting:
+// this consumer's own pending entries (once, at start), failed entries whose retry is due, entries idle past the claim
 // timeout (XAUTOCLAIM), and new entries (XREADGROUP COUNT batch BLOCK ≤
 // timeout).
 func (b *Backend) Pull(ctx context.Context, dst []runtime.Event, maxEvents int, timeout time.Duration) ([]runtime.Event, error) {
@@ -292,9 +291,6 @@ func (b *Backend) Pull(ctx context.Context, dst []runtime.Event, maxEvents int, 
 	}
 	if maxEvents < 1 {
 		return dst, nil
-	}
-	if err := b.flush(ctx); err != nil {
-		return dst, err
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -305,6 +301,11 @@ func (b *Backend) Pull(ctx context.Context, dst []runtime.Event, maxEvents int, 
 			return dst, b.errClosed("pull")
 		}
 		if err := ctx.Err(); err != nil {
+			return dst, err
+		}
+		// Everything fetched is handed out: write the acknowledgements
+		// waiting, so that the read sees what they emitted.
+		if err := b.flush(ctx); err != nil {
 			return dst, err
 		}
 		wait := time.Until(deadline)

@@ -50,18 +50,27 @@ end
 //
 // It returns one result per input.
 var settleScript = redis.NewScript(luaCommon + `
-local out = {}
+-- One XPENDING lists what this consumer holds (usually the batch it
+-- fetched), rather than one per input; an id past a truncated list is
+-- looked up on its own.
+local limit = 4 * #ARGV
+local mine = {}
+local listed = redis.call('XPENDING', stream, group, '-', '+', limit, consumer)
+for _, p in ipairs(listed) do mine[p[1]] = p[4] end
+local complete = #listed < limit
+local out, acks = {}, {}
 local i = 4
 while i <= #ARGV do
   local op, id = ARGV[i], ARGV[i + 1]
-  local d = owned(id)
+  local d = mine[id]
+  if not d and not complete then d = owned(id) end
   if op == 'a' then
     local n = tonumber(ARGV[i + 2])
     if d then
       for j = 1, n do
         redis.call('XADD', stream, '*', 'event', ARGV[i + 2 + j])
       end
-      redis.call('XACK', stream, group, id)
+      acks[#acks + 1] = id
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
@@ -91,6 +100,11 @@ while i <= #ARGV do
   else
     return redis.error_reply('necrostack settle: unknown op ' .. tostring(op))
   end
+end
+-- The plain acks go in one XACK; the script is atomic, so nobody sees the
+-- events added before their input is acknowledged.
+for j = 1, #acks, 1000 do
+  redis.call('XACK', stream, group, unpack(acks, j, math.min(j + 999, #acks)))
 end
 return out
 `)
