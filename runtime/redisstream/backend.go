@@ -536,10 +536,10 @@ func (b *Backend) decode(fields []any) (ev runtime.Event, reason, detail string)
 	return ev, "", ""
 }
 
-// flight returns the unsettled flight of an event handed out, or nil.
+// flightOf returns the oldest unsettled flight of an event handed out, or nil.
 func (b *Backend) flightOf(id uuid.UUID) *flight {
-	for _, f := range b.inFlight[id] {
-		return f
+	if fs := b.inFlight[id]; len(fs) > 0 {
+		return fs[0]
 	}
 	return nil
 }
