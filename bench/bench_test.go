@@ -66,7 +66,8 @@ func BenchmarkChain(b *testing.B) {
 	})
 	b.Run("impl=runner", func(b *testing.B) {
 		d := &chain.HandSwitch{Oracle: &chain.Oracle{}, Sink: &chain.Sink{}}
-		r := runtime.NewRunner(memory.New(), d, runtime.WithLogger(slog.New(slog.DiscardHandler)))
+		r := runtime.NewRunner(memory.New(), d, runtime.WithLogger(slog.New(slog.DiscardHandler)),
+			runtime.WithService("chain"), runtime.WithTopics(chain.EventSummonRitual, chain.EventSpiritAppeared, chain.EventAnswerGenerated, chain.EventOmenRevealed))
 		perEvent(b, eventsPerOp, func() {
 			if err := r.RunUntilIdle(ctx, starts()...); err != nil {
 				b.Fatal(err)

@@ -60,7 +60,7 @@ func BenchmarkRedisChain(b *testing.B) {
 	b.Run("impl=spine", func(b *testing.B) {
 		client := srv.Client(b)
 		backend, err := redisstream.New(ctx, client,
-			redisstream.WithApp(redistest.App(b)),
+			redisstream.WithBus(redistest.App(b)),
 			redisstream.WithConsumer("bench"),
 			redisstream.WithBatchSize(redisBatch),
 			redisstream.WithLogger(slog.New(slog.DiscardHandler)))
@@ -70,7 +70,14 @@ func BenchmarkRedisChain(b *testing.B) {
 		defer backend.Close()
 		sink := &chain.Sink{}
 		s := chain.NewSpine(backend, &chain.Oracle{}, sink, runtime.WithLogger(slog.New(slog.DiscardHandler)))
-		st := &redisStream{client: client, key: backend.StreamKey(), dead: backend.DeadLetterKey(), group: backend.Group()}
+		var keys []string
+		for _, r := range chain.Routes() {
+			keys = append(keys, backend.TopicKey(r.EventType))
+		}
+		st := &redisStream{client: client, keys: keys, dead: backend.DeadLetterKey("chain"), group: "chain"}
+		if err := s.Subscribe(ctx); err != nil {
+			b.Fatal(err)
+		}
 		ops := measureRedis(b, st, sink,
 			func(roots []runtime.Event) error { return backend.Enqueue(ctx, roots...) },
 			func() error { return s.RunUntilIdle(ctx) })
@@ -92,7 +99,7 @@ func BenchmarkRedisChain(b *testing.B) {
 		if err := client.XGroupCreateMkStream(ctx, h.key, h.group, "0").Err(); err != nil {
 			b.Fatal(err)
 		}
-		st := &redisStream{client: client, key: h.key, dead: "{" + app + "}:dead", group: h.group}
+		st := &redisStream{client: client, keys: []string{h.key}, dead: "{" + app + "}:dead", group: h.group}
 		measureRedis(b, st, h.sink,
 			func(roots []runtime.Event) error { return h.enqueue(ctx, roots) },
 			func() error { return h.run(ctx) })
@@ -101,37 +108,47 @@ func BenchmarkRedisChain(b *testing.B) {
 
 // redisStream is what the per-op check looks at.
 type redisStream struct {
-	client           *redis.Client
-	key, dead, group string
+	client      *redis.Client
+	keys        []string
+	dead, group string
 }
 
-// check verifies one op, then empties the stream for the next.
+// check verifies one op, then empties the streams for the next.
 func (s *redisStream) check(ctx context.Context) error {
-	n, err := s.client.XLen(ctx, s.key).Result()
-	if err != nil {
-		return err
+	var total int64
+	for _, key := range s.keys {
+		n, err := s.client.XLen(ctx, key).Result()
+		if err != nil {
+			return err
+		}
+		total += n
+		p, err := s.client.XPending(ctx, key, s.group).Result()
+		if err != nil {
+			return err
+		}
+		if p.Count != 0 {
+			return fmt.Errorf("%d entries still pending on %s after the op", p.Count, key)
+		}
+		groups, err := s.client.XInfoGroups(ctx, key).Result()
+		if err != nil {
+			return err
+		}
+		if len(groups) != 1 || groups[0].Lag != 0 {
+			return fmt.Errorf("groups of %s after the op: %+v; want one with lag 0", key, groups)
+		}
 	}
-	if n != redisEventsPerOp {
-		return fmt.Errorf("stream %s holds %d entries after one op, want %d (4 per chain)", s.key, n, redisEventsPerOp)
-	}
-	p, err := s.client.XPending(ctx, s.key, s.group).Result()
-	if err != nil {
-		return err
-	}
-	if p.Count != 0 {
-		return fmt.Errorf("%d entries still pending on %s after the op", p.Count, s.key)
-	}
-	groups, err := s.client.XInfoGroups(ctx, s.key).Result()
-	if err != nil {
-		return err
-	}
-	if len(groups) != 1 || groups[0].Lag != 0 {
-		return fmt.Errorf("groups of %s after the op: %+v; want one with lag 0", s.key, groups)
+	if total != redisEventsPerOp {
+		return fmt.Errorf("streams %v hold %d entries after one op, want %d (4 per chain)", s.keys, total, redisEventsPerOp)
 	}
 	if d, err := s.client.XLen(ctx, s.dead).Result(); err != nil || d != 0 {
 		return fmt.Errorf("dead letters on %s: %d (%v)", s.dead, d, err)
 	}
-	return s.client.XTrimMaxLen(ctx, s.key, 0).Err()
+	for _, key := range s.keys {
+		if err := s.client.XTrimMaxLen(ctx, key, 0).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // measureRedis runs ops of redisRoots chains: enqueue (untimed), run (timed),

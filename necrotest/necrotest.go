@@ -23,7 +23,7 @@ import (
 	"github.com/necrostack/necrostack/runtime/memory"
 )
 
-// Backend is a memory backend that records every event enqueued on it, in
+// Backend is a memory bus that records every event published on it, in
 // order, and which events were acknowledged.
 type Backend struct {
 	mem *memory.Backend
@@ -42,7 +42,7 @@ func NewBackend(t testing.TB) *Backend {
 	return b
 }
 
-// Enqueue records events and queues them.
+// Enqueue records events and publishes them.
 func (b *Backend) Enqueue(ctx context.Context, events ...runtime.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -53,24 +53,51 @@ func (b *Backend) Enqueue(ctx context.Context, events ...runtime.Event) error {
 	return nil
 }
 
-// Pull hands out queued events, as memory.Backend does.
-func (b *Backend) Pull(ctx context.Context, dst []runtime.Event, max int, timeout time.Duration) ([]runtime.Event, error) {
-	return b.mem.Pull(ctx, dst, max, timeout)
+// Subscribe subscribes to the memory bus; the consumer records what it
+// settles.
+func (b *Backend) Subscribe(ctx context.Context, sub runtime.Subscription) (runtime.Consumer, error) {
+	c, err := b.mem.Subscribe(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	return &consumer{Consumer: c, b: b}, nil
 }
 
-// Ack records in as handled and enqueues (and records) what it emitted.
-func (b *Backend) Ack(ctx context.Context, in runtime.Event, emitted []runtime.Event) error {
-	if err := b.Enqueue(ctx, emitted...); err != nil {
+// Close closes the underlying memory bus.
+func (b *Backend) Close() error { return b.mem.Close() }
+
+// Memory returns the underlying memory bus, for its dead letters.
+func (b *Backend) Memory() *memory.Backend { return b.mem }
+
+// consumer records the events a settle publishes, and the inputs acknowledged.
+type consumer struct {
+	runtime.Consumer
+	b *Backend
+}
+
+func (c *consumer) Ack(ctx context.Context, d runtime.Delivery, emitted []runtime.Event) error {
+	return c.record(d, emitted, true, func() error { return c.Consumer.Ack(ctx, d, emitted) })
+}
+
+func (c *consumer) Nack(ctx context.Context, d runtime.Delivery, emitted []runtime.Event, cause error) error {
+	return c.record(d, emitted, false, func() error { return c.Consumer.Nack(ctx, d, emitted, cause) })
+}
+
+// record settles under the recording lock, so that the record keeps the
+// order in which events were published.
+func (c *consumer) record(d runtime.Delivery, emitted []runtime.Event, acked bool, settle func() error) error {
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := settle(); err != nil {
 		return err
 	}
-	b.mu.Lock()
-	b.acked[in.ID] = true
-	b.mu.Unlock()
+	b.events = append(b.events, emitted...)
+	if acked {
+		b.acked[d.ID] = true
+	}
 	return nil
 }
-
-// Close closes the underlying memory backend.
-func (b *Backend) Close() error { return b.mem.Close() }
 
 // Events returns every event enqueued so far, in order.
 func (b *Backend) Events() []runtime.Event {

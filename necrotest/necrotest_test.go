@@ -48,7 +48,7 @@ func countdown() runtime.Dispatcher {
 
 func TestRecordsChain(t *testing.T) {
 	b := necrotest.NewBackend(t)
-	r := runtime.NewRunner(b, countdown())
+	r := runtime.NewRunner(b, countdown(), runtime.WithService("countdown"), runtime.WithTopics("TICK"))
 	start := runtime.MustNewEvent("TICK", 3)
 	necrotest.RunUntilIdle(t, r, b, start)
 	ticks := necrotest.Count(t, b, "TICK", 4)
@@ -69,7 +69,7 @@ func TestRecordsChain(t *testing.T) {
 
 func TestFailureMessagesShowTheChain(t *testing.T) {
 	b := necrotest.NewBackend(t)
-	necrotest.RunUntilIdle(t, runtime.NewRunner(b, countdown()), b, runtime.MustNewEvent("TICK", 1))
+	necrotest.RunUntilIdle(t, runtime.NewRunner(b, countdown(), runtime.WithService("countdown"), runtime.WithTopics("TICK")), b, runtime.MustNewEvent("TICK", 1))
 	msg := failure(t, func(tb testing.TB) { necrotest.Count(tb, b, "TOCK", 1) })
 	if !strings.Contains(msg, "0 TOCK events were emitted, want 1") || !strings.Contains(msg, "  TICK") {
 		t.Fatalf("message does not show the chain:\n%s", msg)

@@ -21,7 +21,26 @@ var (
 	// ErrPayloadType is matched by the error of Payload when an event's payload
 	// is neither the expected Go type nor decodable into it.
 	ErrPayloadType = errors.New("payload type mismatch")
+
+	// ErrPermanent is matched by a backend error that retrying cannot fix,
+	// such as settling a delivery the consumer never handed out. The Runner
+	// logs such an error and never retries it. See Permanent.
+	ErrPermanent = errors.New("permanent")
 )
+
+// Permanent marks err as one that retrying cannot fix: the result matches
+// both err and ErrPermanent. It returns nil for nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
 // FieldError says which field of an event or JSON envelope is at fault and why.
 // It matches ErrInvalidEvent.

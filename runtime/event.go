@@ -66,6 +66,10 @@ func (e Event) Validate() error {
 	return validateType(e.Type)
 }
 
+// ValidateType reports whether t can be an event type: not empty and not only
+// white space. The error matches ErrInvalidEvent.
+func ValidateType(t string) error { return validateType(t) }
+
 func validateType(t string) error {
 	if strings.TrimSpace(t) == "" {
 		if t == "" {

@@ -12,6 +12,7 @@ const (
 	LogKeyEventType = "event_type"
 	LogKeyOrgan     = "organ"
 	LogKeyEmitted   = "emitted"
+	LogKeyAttempt   = "attempt"
 )
 
 // NewJSONLogger returns a slog JSON logger writing to w at the given level,

@@ -29,39 +29,58 @@ type node struct {
 }
 
 // recorder wraps a backend and records what the loop does with it: the order
-// events enter the queue, acks, nacks, and how many events are out at once.
+// events enter the queue, acks and nacks, and how many events are out at once.
 type recorder struct {
 	runtime.Backend
-	mu          sync.Mutex
-	enqueued    []uuid.UUID
-	acked       map[uuid.UUID]int
-	out         int // pulled, not yet settled
-	maxOut      int
-	failPulls   int // fail this many Pull calls before working
-	failAcks    int
-	pullCalls   int
-	ackFailures int
+	mu            sync.Mutex
+	enqueued      []uuid.UUID
+	acked         map[uuid.UUID]int
+	nacked        map[uuid.UUID]int
+	released      int
+	out           int // pulled, not yet settled
+	maxOut        int
+	failPulls     int // fail this many Pull calls before working
+	failAcks      int
+	permanentAcks int // fail this many acks with a permanent error
+	ackCalls      int
 }
 
 func newRecorder(b runtime.Backend) *recorder {
-	return &recorder{Backend: b, acked: map[uuid.UUID]int{}}
+	return &recorder{Backend: b, acked: map[uuid.UUID]int{}, nacked: map[uuid.UUID]int{}}
 }
 
 func (r *recorder) Enqueue(ctx context.Context, evs ...runtime.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.Backend.Enqueue(ctx, evs...); err != nil {
 		return err
 	}
-	for _, ev := range evs {
-		r.enqueued = append(r.enqueued, ev.ID)
-	}
+	r.recordEnqueued(evs)
 	return nil
 }
 
-func (r *recorder) Pull(ctx context.Context, dst []runtime.Event, limit int, timeout time.Duration) ([]runtime.Event, error) {
+func (r *recorder) recordEnqueued(evs []runtime.Event) {
 	r.mu.Lock()
-	r.pullCalls++
+	defer r.mu.Unlock()
+	for _, ev := range evs {
+		r.enqueued = append(r.enqueued, ev.ID)
+	}
+}
+
+func (r *recorder) Subscribe(ctx context.Context, sub runtime.Subscription) (runtime.Consumer, error) {
+	c, err := r.Backend.Subscribe(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConsumer{Consumer: c, r: r}, nil
+}
+
+type recordingConsumer struct {
+	runtime.Consumer
+	r *recorder
+}
+
+func (c *recordingConsumer) Pull(ctx context.Context, dst []runtime.Delivery, limit int, timeout time.Duration) ([]runtime.Delivery, error) {
+	r := c.r
+	r.mu.Lock()
 	if r.failPulls > 0 {
 		r.failPulls--
 		r.mu.Unlock()
@@ -69,7 +88,7 @@ func (r *recorder) Pull(ctx context.Context, dst []runtime.Event, limit int, tim
 	}
 	r.mu.Unlock()
 	n := len(dst)
-	dst, err := r.Backend.Pull(ctx, dst, limit, timeout)
+	dst, err := c.Consumer.Pull(ctx, dst, limit, timeout)
 	r.mu.Lock()
 	r.out += len(dst) - n
 	r.maxOut = max(r.maxOut, r.out)
@@ -77,23 +96,55 @@ func (r *recorder) Pull(ctx context.Context, dst []runtime.Event, limit int, tim
 	return dst, err
 }
 
-func (r *recorder) Ack(ctx context.Context, in runtime.Event, emitted []runtime.Event) error {
+func (c *recordingConsumer) settle(d runtime.Delivery, emitted []runtime.Event, counts map[uuid.UUID]int, call func() error) error {
+	r := c.r
 	r.mu.Lock()
+	r.ackCalls++
+	if r.permanentAcks > 0 {
+		r.permanentAcks--
+		r.mu.Unlock()
+		return runtime.Permanent(errors.New("injected permanent failure"))
+	}
 	if r.failAcks > 0 {
 		r.failAcks--
-		r.ackFailures++
 		r.mu.Unlock()
 		return errors.New("injected ack failure")
 	}
 	r.mu.Unlock()
-	if err := r.Enqueue(ctx, emitted...); err != nil {
+	if err := call(); err != nil {
 		return err
 	}
+	r.recordEnqueued(emitted)
 	r.mu.Lock()
-	r.acked[in.ID]++
+	counts[d.ID]++
 	r.out--
 	r.mu.Unlock()
 	return nil
+}
+
+func (c *recordingConsumer) Ack(ctx context.Context, d runtime.Delivery, emitted []runtime.Event) error {
+	return c.settle(d, emitted, c.r.acked, func() error { return c.Consumer.Ack(ctx, d, emitted) })
+}
+
+func (c *recordingConsumer) Nack(ctx context.Context, d runtime.Delivery, emitted []runtime.Event, cause error) error {
+	return c.settle(d, emitted, c.r.nacked, func() error { return c.Consumer.Nack(ctx, d, emitted, cause) })
+}
+
+func (c *recordingConsumer) Release(ctx context.Context, ds ...runtime.Delivery) error {
+	if err := c.Consumer.Release(ctx, ds...); err != nil {
+		return err
+	}
+	c.r.mu.Lock()
+	c.r.out -= len(ds)
+	c.r.released += len(ds)
+	c.r.mu.Unlock()
+	return nil
+}
+
+// newRunner is a Runner of NODE events for service "tree".
+func newRunner(b runtime.Backend, d runtime.Dispatcher, opts ...runtime.Option) *runtime.Runner {
+	opts = append([]runtime.Option{runtime.WithLogger(quietLogger()), runtime.WithService("tree"), runtime.WithTopics("NODE")}, opts...)
+	return runtime.NewRunner(b, d, opts...)
 }
 
 // tree is a dispatcher over node payloads that records the dispatch order.
@@ -168,7 +219,8 @@ func TestRunnerEmitsInOrderWithoutAQueue(t *testing.T) {
 		defer rec.Close()
 		d := &tree{}
 		starts, total := drawStarts(t)
-		r := runtime.NewRunner(rec, d, runtime.WithLogger(quietLogger()))
+		batch := rapid.IntRange(1, 10).Draw(t, "batch")
+		r := newRunner(rec, d, runtime.WithPullBatch(batch))
 		if err := r.RunUntilIdle(context.Background(), starts...); err != nil {
 			t.Fatal(err)
 		}
@@ -183,14 +235,14 @@ func TestRunnerEmitsInOrderWithoutAQueue(t *testing.T) {
 				t.Fatalf("event %d acked %d times", i, rec.acked[rec.enqueued[i]])
 			}
 		}
-		if rec.maxOut > 1 {
-			t.Fatalf("the loop held %d events at once with one worker: it keeps a queue", rec.maxOut)
+		if rec.maxOut > batch {
+			t.Fatalf("the loop held %d events at once with one worker pulling %d at a time: it keeps a queue", rec.maxOut, batch)
 		}
 	})
 }
 
 // Property: with N workers every event is handled exactly once, the run ends
-// idle, and no more than N events are ever out of the backend.
+// idle, and no more than N × batch events are ever out of the backend.
 func TestRunnerWorkersBoundInFlight(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		workers := rapid.IntRange(1, 4).Draw(t, "workers")
@@ -198,7 +250,8 @@ func TestRunnerWorkersBoundInFlight(t *testing.T) {
 		defer rec.Close()
 		d := &tree{}
 		starts, total := drawStarts(t)
-		r := runtime.NewRunner(rec, d, runtime.WithLogger(quietLogger()), runtime.WithWorkers(workers))
+		batch := rapid.IntRange(1, 4).Draw(t, "batch")
+		r := newRunner(rec, d, runtime.WithWorkers(workers), runtime.WithPullBatch(batch))
 		if err := r.RunUntilIdle(context.Background(), starts...); err != nil {
 			t.Fatal(err)
 		}
@@ -212,8 +265,11 @@ func TestRunnerWorkersBoundInFlight(t *testing.T) {
 		if len(seen) != total {
 			t.Fatalf("dispatched %d events, want %d", len(seen), total)
 		}
-		if rec.maxOut > workers {
-			t.Fatalf("%d events out at once with %d workers", rec.maxOut, workers)
+		if rec.maxOut > workers*batch {
+			t.Fatalf("%d events out at once with %d workers pulling %d at a time", rec.maxOut, workers, batch)
+		}
+		if rec.out != 0 {
+			t.Fatalf("%d events left pulled but unsettled", rec.out)
 		}
 	})
 }
@@ -227,7 +283,7 @@ func TestRunnerMaxSteps(t *testing.T) {
 		d := &tree{}
 		starts, total := drawStarts(t)
 		limit := rapid.IntRange(1, total+2).Draw(t, "limit")
-		r := runtime.NewRunner(b, d, runtime.WithLogger(quietLogger()), runtime.WithMaxSteps(limit))
+		r := newRunner(b, d, runtime.WithMaxSteps(limit))
 		err := r.RunUntilIdle(context.Background(), starts...)
 		if total > limit {
 			if !errors.Is(err, runtime.ErrMaxSteps) || !strings.Contains(err.Error(), "max steps exceeded") {
@@ -271,7 +327,7 @@ func TestRunnerErrorResilience(t *testing.T) {
 			starts = append(starts, ev)
 		}
 		var logs bytes.Buffer
-		r := runtime.NewRunner(b, d, runtime.WithLogger(runtime.NewJSONLogger(&logs, slog.LevelInfo)))
+		r := newRunner(b, d, runtime.WithLogger(runtime.NewJSONLogger(&logs, slog.LevelInfo)))
 		if err := r.RunUntilIdle(context.Background(), starts...); err != nil {
 			t.Fatal(err)
 		}
@@ -328,24 +384,29 @@ func TestRunnerGracefulStop(t *testing.T) {
 				r.Stop()
 			}
 		}}
-		r = runtime.NewRunner(rec, d, runtime.WithLogger(quietLogger()), runtime.WithPullTimeout(time.Hour))
+		r = newRunner(rec, d, runtime.WithPullTimeout(time.Hour), runtime.WithWorkers(rapid.IntRange(1, 3).Draw(t, "workers")))
+		if err := r.Subscribe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if err := rec.Enqueue(context.Background(), starts...); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if len(d.dispatched) != stopAt {
-			t.Fatalf("dispatched %d events, want %d (stop during the %d-th)", len(d.dispatched), stopAt, stopAt)
+		if len(d.dispatched) < stopAt {
+			t.Fatalf("dispatched %d events, want at least %d (stop during the %d-th)", len(d.dispatched), stopAt, stopAt)
 		}
-		last := d.dispatched[stopAt-1]
-		if rec.acked[last] != 1 {
-			t.Fatalf("the event in flight at Stop was acked %d times, want 1", rec.acked[last])
+		for _, id := range d.dispatched {
+			if rec.acked[id] != 1 {
+				t.Fatalf("event %s dispatched before Stop was acked %d times, want 1", id, rec.acked[id])
+			}
 		}
 		if rec.out != 0 {
 			t.Fatalf("%d events left pulled but unsettled", rec.out)
 		}
-		if err := r.Run(context.Background()); err != nil || len(d.dispatched) != stopAt {
+		n := len(d.dispatched)
+		if err := r.Run(context.Background()); err != nil || len(d.dispatched) != n {
 			t.Fatalf("Run after Stop dispatched more (err %v)", err)
 		}
 	})
@@ -355,7 +416,10 @@ func TestRunnerContextCancelStopsServe(t *testing.T) {
 	b := memory.New()
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := runtime.NewRunner(b, &tree{}, runtime.WithLogger(quietLogger()), runtime.WithPullTimeout(time.Hour))
+	r := newRunner(b, &tree{}, runtime.WithPullTimeout(time.Hour))
+	if err := r.Subscribe(ctx); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
 	ev, _ := runtime.NewEvent("NODE", node{Depth: 2, Fanout: 2})
@@ -380,7 +444,7 @@ func TestRunnerRetriesBackendErrors(t *testing.T) {
 	rec.failPulls, rec.failAcks = 3, 2
 	d := &tree{}
 	var logs bytes.Buffer
-	r := runtime.NewRunner(rec, d, runtime.WithLogger(runtime.NewJSONLogger(&logs, slog.LevelInfo)),
+	r := newRunner(rec, d, runtime.WithLogger(runtime.NewJSONLogger(&logs, slog.LevelInfo)),
 		runtime.WithBackoff(time.Microsecond, time.Millisecond))
 	ev, _ := runtime.NewEvent("NODE", node{Depth: 2, Fanout: 2})
 	if err := r.RunUntilIdle(context.Background(), ev); err != nil {
@@ -397,9 +461,63 @@ func TestRunnerRetriesBackendErrors(t *testing.T) {
 	}
 }
 
+// A settle that fails permanently is logged once and never retried: the
+// worker goes on with the next event and the run ends.
+func TestRunnerNeverRetriesPermanentErrors(t *testing.T) {
+	rec := newRecorder(memory.New())
+	defer rec.Close()
+	rec.permanentAcks = 1
+	d := &tree{}
+	var logs bytes.Buffer
+	r := newRunner(rec, d, runtime.WithLogger(runtime.NewJSONLogger(&logs, slog.LevelInfo)),
+		runtime.WithBackoff(time.Microsecond, time.Millisecond))
+	a, _ := runtime.NewEvent("NODE", node{})
+	b, _ := runtime.NewEvent("NODE", node{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.RunUntilIdle(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if rec.ackCalls != 2 || len(d.dispatched) != 2 {
+		t.Fatalf("%d ack calls for %d events dispatched; want 2 and 2 (no retry of the permanent failure)", rec.ackCalls, len(d.dispatched))
+	}
+	if got := strings.Count(logs.String(), "event left unsettled"); got != 1 {
+		t.Fatalf("logged %d events left unsettled, want 1:\n%s", got, logs.String())
+	}
+	if strings.Contains(logs.String(), "retrying") {
+		t.Fatalf("a permanent failure was retried:\n%s", logs.String())
+	}
+}
+
+// When one organ of an event fails, what the others emitted is not lost: a
+// backend that cannot redeliver publishes it with the failure.
+func TestRunnerFailedEventKeepsWhatOtherOrgansEmitted(t *testing.T) {
+	b := newRecorder(memory.New())
+	defer b.Close()
+	twoOrgans := runtime.DispatchFunc(func(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+		if in.Type != "NODE" {
+			return out, nil
+		}
+		out = runtime.AppendChild(out, in, "LEAF", node{}) // the first organ succeeds
+		return out, &runtime.HandlerError{Organ: "Second", Err: errors.New("fails")}
+	})
+	r := newRunner(b, twoOrgans, runtime.WithTopics("NODE", "LEAF"))
+	start, _ := runtime.NewEvent("NODE", node{})
+	if err := r.RunUntilIdle(context.Background(), start); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.enqueued) != 2 || b.nacked[start.ID] != 1 {
+		t.Fatalf("published %d events and nacked the start %d times; want the start and the first organ's LEAF, and one nack", len(b.enqueued), b.nacked[start.ID])
+	}
+	dead := b.Backend.(*memory.Backend).DeadLetters("tree")
+	if len(dead) != 1 || dead[0].Event.ID != start.ID || dead[0].Reason != runtime.ReasonFailed {
+		t.Fatalf("dead letters %+v, want the start event, reason %s", dead, runtime.ReasonFailed)
+	}
+}
+
 func TestRunnerClosedBackendEndsRun(t *testing.T) {
 	b := memory.New()
-	r := runtime.NewRunner(b, &tree{}, runtime.WithLogger(quietLogger()))
+	r := newRunner(b, &tree{})
 	b.Close()
 	if err := r.Run(context.Background()); !errors.Is(err, runtime.ErrClosed) {
 		t.Fatalf("Run on a closed backend = %v, want ErrClosed", err)
@@ -421,7 +539,7 @@ func (h strictHandler) WithGroup(string) slog.Handler      { return h }
 func TestNothingFormattedWhenLevelOff(t *testing.T) {
 	b := memory.New()
 	defer b.Close()
-	r := runtime.NewRunner(b, &tree{}, runtime.WithLogger(slog.New(strictHandler{t})))
+	r := newRunner(b, &tree{}, runtime.WithLogger(slog.New(strictHandler{t})))
 	ev, _ := runtime.NewEvent("NODE", node{Depth: 2, Fanout: 3})
 	fail, _ := runtime.NewEvent("NODE", node{Fail: true})
 	if err := r.RunUntilIdle(context.Background(), ev, fail); err != nil {
@@ -453,7 +571,7 @@ func ExampleRunner() {
 		return out, nil
 	})
 	start, _ := runtime.NewEvent("WHISPER", "boo")
-	r := runtime.NewRunner(b, shout, runtime.WithMaxSteps(10))
+	r := runtime.NewRunner(b, shout, runtime.WithService("echo"), runtime.WithTopics("WHISPER", "SHOUT"), runtime.WithMaxSteps(10))
 	if err := r.RunUntilIdle(context.Background(), start); err != nil {
 		fmt.Println(err)
 	}

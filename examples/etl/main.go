@@ -80,7 +80,7 @@ func openBackend(ctx context.Context, name, redisURL string, logger *slog.Logger
 	case "memory":
 		return memory.New(), nil
 	case "redis":
-		return redisstream.Dial(ctx, redisURL, redisstream.WithApp("etl"), redisstream.WithLogger(logger))
+		return redisstream.Dial(ctx, redisURL, redisstream.WithBus("etl"), redisstream.WithLogger(logger))
 	}
 	return nil, fmt.Errorf("unknown -backend %q: use memory or redis", name)
 }

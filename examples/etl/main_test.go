@@ -274,19 +274,29 @@ func TestSpineChain(t *testing.T) {
 	}
 }
 
-// lengthBackend is a memory backend that remembers the longest its queue
-// got, measured after each event was acknowledged with what it emitted.
+// lengthBackend is a memory bus that remembers the longest its queue got,
+// measured after each event was acknowledged with what it emitted.
 type lengthBackend struct {
 	*memory.Backend
 	mu      sync.Mutex
 	longest int
 }
 
-func (b *lengthBackend) Ack(ctx context.Context, in runtime.Event, emitted []runtime.Event) error {
-	err := b.Backend.Ack(ctx, in, emitted)
-	b.mu.Lock()
-	b.longest = max(b.longest, b.Len())
-	b.mu.Unlock()
+func (b *lengthBackend) Subscribe(ctx context.Context, sub runtime.Subscription) (runtime.Consumer, error) {
+	c, err := b.Backend.Subscribe(ctx, sub)
+	return &lengthConsumer{Consumer: c, b: b}, err
+}
+
+type lengthConsumer struct {
+	runtime.Consumer
+	b *lengthBackend
+}
+
+func (c *lengthConsumer) Ack(ctx context.Context, d runtime.Delivery, emitted []runtime.Event) error {
+	err := c.Consumer.Ack(ctx, d, emitted)
+	c.b.mu.Lock()
+	c.b.longest = max(c.b.longest, c.b.Len())
+	c.b.mu.Unlock()
 	return err
 }
 

@@ -43,7 +43,7 @@ func NewSpine(backend runtime.Backend, extractor *Extractor, ledger *Ledger, opt
 		panic("necrostack: NewSpine: ledger is nil")
 	}
 	s := &Spine{extractor: extractor, ledger: ledger}
-	s.runner = runtime.NewRunner(backend, s, opts...)
+	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("etl"), runtime.WithTopics(EventDataCleaned, EventDataTransformed, EventEtlStart, EventRawDataLoaded)}, opts...)...)
 	return s
 }
 
@@ -56,6 +56,12 @@ func (s *Spine) Run(ctx context.Context) error {
 // flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
+}
+
+// Subscribe joins the Spine's service to the bus for the event types it handles;
+// Run, RunUntilIdle and the Emit methods do it first. See runtime.Runner.Subscribe.
+func (s *Spine) Subscribe(ctx context.Context) error {
+	return s.runner.Subscribe(ctx)
 }
 
 // Stop ends the current run gracefully; see runtime.Runner.Stop.
@@ -146,9 +152,10 @@ func NewDataCleanedEvent(p DataCleaned) runtime.Event {
 	return runtime.MustNewEvent(EventDataCleaned, p)
 }
 
-// EmitDataCleaned enqueues a new DATA_CLEANED event carrying p on the Spine's backend.
+// EmitDataCleaned publishes a new DATA_CLEANED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitDataCleaned(ctx context.Context, p DataCleaned) error {
-	return s.runner.Backend().Enqueue(ctx, NewDataCleanedEvent(p))
+	return s.runner.Emit(ctx, NewDataCleanedEvent(p))
 }
 
 // NewDataTransformedEvent returns a new DATA_TRANSFORMED event carrying p.
@@ -156,9 +163,10 @@ func NewDataTransformedEvent(p DataTransformed) runtime.Event {
 	return runtime.MustNewEvent(EventDataTransformed, p)
 }
 
-// EmitDataTransformed enqueues a new DATA_TRANSFORMED event carrying p on the Spine's backend.
+// EmitDataTransformed publishes a new DATA_TRANSFORMED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitDataTransformed(ctx context.Context, p DataTransformed) error {
-	return s.runner.Backend().Enqueue(ctx, NewDataTransformedEvent(p))
+	return s.runner.Emit(ctx, NewDataTransformedEvent(p))
 }
 
 // NewEtlStartEvent returns a new ETL_START event carrying p.
@@ -166,9 +174,10 @@ func NewEtlStartEvent(p EtlStart) runtime.Event {
 	return runtime.MustNewEvent(EventEtlStart, p)
 }
 
-// EmitEtlStart enqueues a new ETL_START event carrying p on the Spine's backend.
+// EmitEtlStart publishes a new ETL_START event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitEtlStart(ctx context.Context, p EtlStart) error {
-	return s.runner.Backend().Enqueue(ctx, NewEtlStartEvent(p))
+	return s.runner.Emit(ctx, NewEtlStartEvent(p))
 }
 
 // NewRawDataLoadedEvent returns a new RAW_DATA_LOADED event carrying p.
@@ -176,9 +185,10 @@ func NewRawDataLoadedEvent(p RawDataLoaded) runtime.Event {
 	return runtime.MustNewEvent(EventRawDataLoaded, p)
 }
 
-// EmitRawDataLoaded enqueues a new RAW_DATA_LOADED event carrying p on the Spine's backend.
+// EmitRawDataLoaded publishes a new RAW_DATA_LOADED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitRawDataLoaded(ctx context.Context, p RawDataLoaded) error {
-	return s.runner.Backend().Enqueue(ctx, NewRawDataLoadedEvent(p))
+	return s.runner.Emit(ctx, NewRawDataLoadedEvent(p))
 }
 
 // Routes returns the routing table of the Spine: each organ and the event type it

@@ -94,7 +94,7 @@ func openBackend(ctx context.Context, name, redisURL string, logger *slog.Logger
 	case "memory":
 		return memory.New(), nil
 	case "redis":
-		return redisstream.Dial(ctx, redisURL, redisstream.WithApp("seance"), redisstream.WithLogger(logger))
+		return redisstream.Dial(ctx, redisURL, redisstream.WithBus("seance"), redisstream.WithLogger(logger))
 	}
 	return nil, fmt.Errorf("unknown -backend %q: use memory or redis", name)
 }

@@ -42,7 +42,7 @@ func NewSpine(backend runtime.Backend, oracle *Oracle, manifestation *Manifestat
 		panic("necrostack: NewSpine: manifestation is nil")
 	}
 	s := &Spine{oracle: oracle, manifestation: manifestation}
-	s.runner = runtime.NewRunner(backend, s, opts...)
+	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("seance"), runtime.WithTopics(EventAnswerGenerated, EventOmenRevealed, EventSpiritAppeared, EventSummonRitual)}, opts...)...)
 	return s
 }
 
@@ -55,6 +55,12 @@ func (s *Spine) Run(ctx context.Context) error {
 // flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
+}
+
+// Subscribe joins the Spine's service to the bus for the event types it handles;
+// Run, RunUntilIdle and the Emit methods do it first. See runtime.Runner.Subscribe.
+func (s *Spine) Subscribe(ctx context.Context) error {
+	return s.runner.Subscribe(ctx)
 }
 
 // Stop ends the current run gracefully; see runtime.Runner.Stop.
@@ -139,9 +145,10 @@ func NewAnswerGeneratedEvent(p AnswerGenerated) runtime.Event {
 	return runtime.MustNewEvent(EventAnswerGenerated, p)
 }
 
-// EmitAnswerGenerated enqueues a new ANSWER_GENERATED event carrying p on the Spine's backend.
+// EmitAnswerGenerated publishes a new ANSWER_GENERATED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitAnswerGenerated(ctx context.Context, p AnswerGenerated) error {
-	return s.runner.Backend().Enqueue(ctx, NewAnswerGeneratedEvent(p))
+	return s.runner.Emit(ctx, NewAnswerGeneratedEvent(p))
 }
 
 // NewOmenRevealedEvent returns a new OMEN_REVEALED event carrying p.
@@ -149,9 +156,10 @@ func NewOmenRevealedEvent(p OmenRevealed) runtime.Event {
 	return runtime.MustNewEvent(EventOmenRevealed, p)
 }
 
-// EmitOmenRevealed enqueues a new OMEN_REVEALED event carrying p on the Spine's backend.
+// EmitOmenRevealed publishes a new OMEN_REVEALED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitOmenRevealed(ctx context.Context, p OmenRevealed) error {
-	return s.runner.Backend().Enqueue(ctx, NewOmenRevealedEvent(p))
+	return s.runner.Emit(ctx, NewOmenRevealedEvent(p))
 }
 
 // NewSpiritAppearedEvent returns a new SPIRIT_APPEARED event carrying p.
@@ -159,9 +167,10 @@ func NewSpiritAppearedEvent(p SpiritAppeared) runtime.Event {
 	return runtime.MustNewEvent(EventSpiritAppeared, p)
 }
 
-// EmitSpiritAppeared enqueues a new SPIRIT_APPEARED event carrying p on the Spine's backend.
+// EmitSpiritAppeared publishes a new SPIRIT_APPEARED event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitSpiritAppeared(ctx context.Context, p SpiritAppeared) error {
-	return s.runner.Backend().Enqueue(ctx, NewSpiritAppearedEvent(p))
+	return s.runner.Emit(ctx, NewSpiritAppearedEvent(p))
 }
 
 // NewSummonRitualEvent returns a new SUMMON_RITUAL event carrying p.
@@ -169,9 +178,10 @@ func NewSummonRitualEvent(p SummonRitual) runtime.Event {
 	return runtime.MustNewEvent(EventSummonRitual, p)
 }
 
-// EmitSummonRitual enqueues a new SUMMON_RITUAL event carrying p on the Spine's backend.
+// EmitSummonRitual publishes a new SUMMON_RITUAL event carrying p on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitSummonRitual(ctx context.Context, p SummonRitual) error {
-	return s.runner.Backend().Enqueue(ctx, NewSummonRitualEvent(p))
+	return s.runner.Emit(ctx, NewSummonRitualEvent(p))
 }
 
 // Routes returns the routing table of the Spine: each organ and the event type it

@@ -2,18 +2,20 @@ package redisstream_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/redisstream"
@@ -25,6 +27,7 @@ import (
 const (
 	eventStep = "STEP"
 	lastHop   = 3
+	stepsSvc  = "steps"
 )
 
 // Step is the payload of the tests' events.
@@ -70,22 +73,54 @@ func (c *chain) count(s Step) int {
 	return c.handled[s]
 }
 
-// enqueueRoots enqueues roots [from, to) in batches.
+// total returns how often each step was handled by any of cs.
+func total(cs ...*chain) map[Step]int {
+	out := map[Step]int{}
+	for _, c := range cs {
+		c.mu.Lock()
+		for s, n := range c.handled {
+			out[s] += n
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
+func roots(from, to int) []runtime.Event {
+	evs := make([]runtime.Event, 0, to-from)
+	for i := from; i < to; i++ {
+		evs = append(evs, runtime.MustNewEvent(eventStep, Step{Root: i}))
+	}
+	return evs
+}
+
+// enqueueRoots publishes roots [from, to) in batches.
 func enqueueRoots(t testing.TB, b runtime.Backend, from, to int) {
 	t.Helper()
-	var batch []runtime.Event
-	for i := from; i < to; i++ {
-		batch = append(batch, runtime.MustNewEvent(eventStep, Step{Root: i}))
-		if len(batch) == 500 || i == to-1 {
-			if err := b.Enqueue(context.Background(), batch...); err != nil {
-				t.Fatal(err)
-			}
-			batch = batch[:0]
+	evs := roots(from, to)
+	for len(evs) > 0 {
+		n := min(len(evs), 500)
+		if err := b.Enqueue(context.Background(), evs[:n]...); err != nil {
+			t.Fatal(err)
 		}
+		evs = evs[n:]
 	}
 }
 
-// groupState is what Redis says about the stream and its group.
+// subscribeOldest makes sure service exists on topics from the oldest entry,
+// so that roots published before its runners start are handled.
+func subscribeOldest(t testing.TB, b *redisstream.Backend, service string, topics ...string) {
+	t.Helper()
+	c, err := b.Subscribe(context.Background(), runtime.Subscription{Service: service, Topics: topics, Start: runtime.StartOldest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// groupState is what Redis says about a topic and a service's group on it.
 type groupState struct {
 	length, pending, lag int64
 }
@@ -110,8 +145,8 @@ func stateOf(ctx context.Context, c redis.Cmdable, stream, group string) (groupS
 	return st, fmt.Errorf("no group %s on %s", group, stream)
 }
 
-// waitFor polls Redis until cond holds for the stream, failing t after timeout.
-// Polling is the only way to observe another process's progress.
+// waitFor polls Redis until cond holds for the topic, failing t after
+// timeout. Polling is the only way to observe another process's progress.
 func waitFor(t testing.TB, c redis.Cmdable, stream, group string, timeout time.Duration, what string, cond func(groupState) bool) groupState {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -132,20 +167,20 @@ func waitFor(t testing.TB, c redis.Cmdable, stream, group string, timeout time.D
 	}
 }
 
-// waitDone waits until the stream holds want entries, all delivered and acknowledged.
+// waitDone waits until the STEP topic holds want entries, all delivered to
+// the steps service and acknowledged.
 func waitDone(t testing.TB, c redis.Cmdable, b *redisstream.Backend, want int64, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, c, b.StreamKey(), b.Group(), timeout, fmt.Sprintf("%d entries, all acknowledged", want), func(st groupState) bool {
+	waitFor(t, c, b.TopicKey(eventStep), stepsSvc, timeout, fmt.Sprintf("%d entries, all acknowledged", want), func(st groupState) bool {
 		return st.length == want && st.pending == 0 && st.lag == 0
 	})
 }
 
-// checkChains reads the whole stream and checks that roots [0, n) each have
-// exactly one entry per hop: nothing missing, no emitted event written twice.
-func checkChains(t testing.TB, c redis.Cmdable, stream string, n int) {
+// readSteps reads a whole topic: how often each step is in it, and how many
+// children each event has.
+func readSteps(t testing.TB, c redis.Cmdable, stream string) (seen map[Step]int, children map[string]int) {
 	t.Helper()
-	seen := map[Step]int{}
-	parents := map[string]int{} // causation id → children
+	seen, children = map[Step]int{}, map[string]int{}
 	start := "-"
 	for {
 		msgs, err := c.XRangeN(context.Background(), stream, start, "+", 1000).Result()
@@ -163,14 +198,21 @@ func checkChains(t testing.TB, c redis.Cmdable, stream string, n int) {
 			}
 			seen[p]++
 			if p.Hop > 0 {
-				parents[ev.CausationID.String()]++
+				children[ev.CausationID.String()]++
 			}
 		}
 		if len(msgs) < 1000 {
-			break
+			return seen, children
 		}
 		start = "(" + msgs[len(msgs)-1].ID
 	}
+}
+
+// checkChains reads the whole topic and checks that roots [0, n) each have
+// exactly one entry per hop: nothing missing, no emitted event written twice.
+func checkChains(t testing.TB, c redis.Cmdable, stream string, n int) {
+	t.Helper()
+	seen, children := readSteps(t, c, stream)
 	bad := 0
 	for root := range n {
 		for hop := 0; hop <= lastHop; hop++ {
@@ -180,7 +222,7 @@ func checkChains(t testing.TB, c redis.Cmdable, stream string, n int) {
 			}
 		}
 	}
-	for parent, k := range parents {
+	for parent, k := range children {
 		if k != 1 && bad < 10 {
 			t.Errorf("event %s has %d children in the stream, want exactly 1", parent, k)
 			bad++
@@ -191,20 +233,30 @@ func checkChains(t testing.TB, c redis.Cmdable, stream string, n int) {
 	}
 }
 
-// runner serves b with d in the background until the test ends.
+// runner serves b with d as service "steps" in the background until the
+// test ends.
 type runner struct {
 	r    *runtime.Runner
 	done chan error
 }
 
-func serve(t testing.TB, b runtime.Backend, d runtime.Dispatcher, opts ...runtime.Option) *runner {
-	t.Helper()
-	opts = append([]runtime.Option{
+func stepOptions(opts ...runtime.Option) []runtime.Option {
+	return append([]runtime.Option{
+		runtime.WithService(stepsSvc),
+		runtime.WithTopics(eventStep),
+		runtime.WithStartAt(runtime.StartOldest),
 		runtime.WithPullTimeout(100 * time.Millisecond),
 		runtime.WithBackoff(10*time.Millisecond, 200*time.Millisecond),
 		runtime.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
-	r := &runner{r: runtime.NewRunner(b, d, opts...), done: make(chan error, 1)}
+}
+
+func serve(t testing.TB, b runtime.Backend, d runtime.Dispatcher, opts ...runtime.Option) *runner {
+	t.Helper()
+	r := &runner{r: runtime.NewRunner(b, d, stepOptions(opts...)...), done: make(chan error, 1)}
+	if err := r.r.Subscribe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	go func() { r.done <- r.r.Run(context.Background()) }()
 	t.Cleanup(r.stop)
 	return r
@@ -216,33 +268,85 @@ func (r *runner) stop() {
 	r.done <- nil // let a second stop return
 }
 
-// The consumer process: the test binary run again with NECRO_TEST_CONSUMER
-// set, serving the chain until SIGTERM, then printing the steps it handled
-// as JSON on stdout.
+// The child process: the test binary run again with NECRO_TEST_PROCESS set,
+// serving one role until SIGTERM. It records what it handles in Redis (a
+// hash per service counting each step), so that the count survives SIGKILL.
 func TestMain(m *testing.M) {
-	if os.Getenv("NECRO_TEST_CONSUMER") == "1" {
-		os.Exit(consumerMain())
+	if os.Getenv("NECRO_TEST_PROCESS") == "1" {
+		os.Exit(processMain())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m, goRedisClock)
 }
 
-func consumerMain() int {
+// processEnv is how a test tells a child process what to be.
+type processEnv struct {
+	url, bus, consumer string
+	role               string // a key of roles
+	claimIdle, expiry  time.Duration
+	workers            int
+}
+
+// roles are the services a child process can run: each handles some event
+// types and emits the next, recording every handling in the ledger.
+var roles = map[string]struct {
+	topics []string
+	next   map[string]string // type handled → type emitted ("" for none)
+}{
+	stepsSvc: {topics: []string{eventStep}},
+	"first":  {topics: []string{"A"}, next: map[string]string{"A": "B"}},
+	"second": {topics: []string{"B"}, next: map[string]string{"B": "C"}},
+	"audit":  {topics: []string{"A", "B", "C"}, next: map[string]string{}},
+}
+
+// ledgerKey is where a service's handlings are counted.
+func ledgerKey(bus, service string) string { return "{" + bus + "}:ledger:" + service }
+
+func processMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	claimIdle, _ := time.ParseDuration(os.Getenv("NECRO_CLAIM_IDLE"))
+	expiry, _ := time.ParseDuration(os.Getenv("NECRO_EXPIRY"))
+	workers, _ := strconv.Atoi(os.Getenv("NECRO_WORKERS"))
+	bus, role := os.Getenv("NECRO_BUS"), os.Getenv("NECRO_ROLE")
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	b, err := redisstream.Dial(ctx, os.Getenv("NECRO_URL"),
-		redisstream.WithApp(os.Getenv("NECRO_APP")),
+		redisstream.WithBus(bus),
 		redisstream.WithConsumer(os.Getenv("NECRO_CONSUMER")),
 		redisstream.WithClaimIdle(claimIdle),
-		redisstream.WithLogger(slog.New(slog.DiscardHandler)))
+		redisstream.WithConsumerExpiry(expiry),
+		redisstream.WithLogger(logger))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	c := newChain()
-	r := runtime.NewRunner(b, c, runtime.WithPullTimeout(100*time.Millisecond),
-		runtime.WithLogger(slog.New(slog.DiscardHandler)))
-	if err := r.Run(ctx); err != nil {
+	r, ok := roles[role]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "unknown role", role)
+		return 1
+	}
+	ledger := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(os.Getenv("NECRO_URL"), "redis://"), "/0")})
+	defer ledger.Close()
+	d := runtime.DispatchFunc(func(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+		p, err := runtime.Payload[Step](in)
+		if err != nil {
+			return out, err
+		}
+		if err := ledger.HIncrBy(ctx, ledgerKey(bus, role), fmt.Sprintf("%s/%d/%d", in.Type, p.Root, p.Hop), 1).Err(); err != nil {
+			return out, err
+		}
+		switch {
+		case role == stepsSvc && p.Hop < lastHop:
+			out = runtime.AppendChild(out, in, eventStep, Step{Root: p.Root, Hop: p.Hop + 1})
+		case r.next[in.Type] != "":
+			out = runtime.AppendChild(out, in, r.next[in.Type], Step{Root: p.Root, Hop: p.Hop + 1})
+		}
+		return out, nil
+	})
+	run := runtime.NewRunner(b, d, runtime.WithService(role), runtime.WithTopics(r.topics...),
+		runtime.WithStartAt(runtime.StartOldest), runtime.WithWorkers(max(workers, 1)),
+		runtime.WithPullTimeout(100*time.Millisecond), runtime.WithBackoff(10*time.Millisecond, 200*time.Millisecond),
+		runtime.WithLogger(logger))
+	if err := run.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -250,50 +354,37 @@ func consumerMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var handled []Step
-	for s, n := range c.handled {
-		for range n {
-			handled = append(handled, s)
-		}
-	}
-	if err := json.NewEncoder(os.Stdout).Encode(handled); err != nil {
-		return 1
-	}
 	return 0
 }
 
-// consumerProcess is a consumer running in a child process.
-type consumerProcess struct {
+// process is a child process serving one role.
+type process struct {
 	cmd    *exec.Cmd
-	stdout *os.File
 	exited chan error
 }
 
-func startConsumer(t testing.TB, url, app, name string, claimIdle time.Duration) *consumerProcess {
+func startProcess(t testing.TB, env processEnv) *process {
 	t.Helper()
-	out, err := os.CreateTemp(t.TempDir(), "consumer-*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "NECRO_TEST_CONSUMER=1", "NECRO_URL="+url, "NECRO_APP="+app,
-		"NECRO_CONSUMER="+name, "NECRO_CLAIM_IDLE="+claimIdle.String())
-	cmd.Stdout, cmd.Stderr = out, os.Stderr
+	cmd.Env = append(os.Environ(), "NECRO_TEST_PROCESS=1", "NECRO_URL="+env.url, "NECRO_BUS="+env.bus,
+		"NECRO_CONSUMER="+env.consumer, "NECRO_ROLE="+env.role, "NECRO_CLAIM_IDLE="+env.claimIdle.String(),
+		"NECRO_EXPIRY="+max(env.expiry, env.claimIdle).String(), "NECRO_WORKERS="+strconv.Itoa(env.workers))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &consumerProcess{cmd: cmd, stdout: out, exited: make(chan error, 1)}
+	p := &process{cmd: cmd, exited: make(chan error, 1)}
 	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-p.exited
-		p.exited <- nil
+		err := <-p.exited
+		p.exited <- err
 	})
 	return p
 }
 
 // kill ends the process with SIGKILL.
-func (p *consumerProcess) kill(t testing.TB) {
+func (p *process) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -302,8 +393,8 @@ func (p *consumerProcess) kill(t testing.TB) {
 	p.exited <- err
 }
 
-// stop ends the process with SIGTERM and returns the steps it handled.
-func (p *consumerProcess) stop(t testing.TB) []Step {
+// stop ends the process with SIGTERM and fails t unless it exits cleanly.
+func (p *process) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -312,18 +403,23 @@ func (p *consumerProcess) stop(t testing.TB) []Step {
 	case err := <-p.exited:
 		p.exited <- err
 		if err != nil {
-			t.Fatalf("consumer process: %v", err)
+			t.Fatalf("process: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("consumer process did not stop within 30s of SIGTERM")
+		t.Fatal("process did not stop within 30s of SIGTERM")
 	}
-	data, err := os.ReadFile(p.stdout.Name())
+}
+
+// ledger reads how often a service handled each step, by "TYPE/root/hop".
+func ledger(t testing.TB, c redis.Cmdable, bus, service string) map[string]int {
+	t.Helper()
+	m, err := c.HGetAll(context.Background(), ledgerKey(bus, service)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var handled []Step
-	if err := json.Unmarshal(data, &handled); err != nil {
-		t.Fatalf("consumer output %q: %v", data, err)
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k], _ = strconv.Atoi(v)
 	}
-	return handled
+	return out
 }

@@ -1,6 +1,7 @@
 package redisstream
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,34 +11,38 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultApp           = "necro"
-	DefaultGroup         = "necro"
-	DefaultBatchSize     = 100
-	DefaultBlock         = 2 * time.Second
-	DefaultClaimIdle     = 30 * time.Second
-	DefaultMaxDeliveries = 5
-	DefaultMaxEventSize  = 1 << 20 // 1 MiB
-	DefaultRetryMin      = 100 * time.Millisecond
-	DefaultRetryMax      = 10 * time.Second
+	DefaultBus            = "necro"
+	DefaultBatchSize      = 100
+	DefaultBlock          = 2 * time.Second
+	DefaultClaimIdle      = 30 * time.Second
+	DefaultMaxDeliveries  = 5
+	DefaultMaxEventSize   = 1 << 20 // 1 MiB
+	DefaultRetryMin       = 100 * time.Millisecond
+	DefaultRetryMax       = 10 * time.Second
+	DefaultTrimEvery      = time.Minute
+	DefaultRetainLen      = 10_000
+	DefaultRetainAge      = 24 * time.Hour
+	DefaultConsumerExpiry = time.Hour
 )
 
 // Option configures a Backend; pass options to Dial or New.
 type Option func(*config)
 
 type config struct {
-	app           string
-	group         string
-	consumer      string
-	deadKey       string
-	batchSize     int
-	block         time.Duration
-	claimIdle     time.Duration
-	maxDeliveries int
-	maxEventSize  int
-	retryMin      time.Duration
-	retryMax      time.Duration
-	trimEvery     time.Duration
-	logger        *slog.Logger
+	bus            string
+	consumer       string
+	batchSize      int
+	block          time.Duration
+	claimIdle      time.Duration
+	maxDeliveries  int
+	maxEventSize   int
+	retryMin       time.Duration
+	retryMax       time.Duration
+	trimEvery      time.Duration
+	retainLen      int
+	retainAge      time.Duration
+	consumerExpiry time.Duration
+	logger         *slog.Logger
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -46,36 +51,31 @@ func newConfig(opts []Option) (config, error) {
 		host = "host"
 	}
 	c := config{
-		app:           DefaultApp,
-		group:         DefaultGroup,
-		consumer:      fmt.Sprintf("%s-%d", host, os.Getpid()),
-		batchSize:     DefaultBatchSize,
-		block:         DefaultBlock,
-		claimIdle:     DefaultClaimIdle,
-		maxDeliveries: DefaultMaxDeliveries,
-		maxEventSize:  DefaultMaxEventSize,
-		retryMin:      DefaultRetryMin,
-		retryMax:      DefaultRetryMax,
-		logger:        slog.Default(),
+		bus:            DefaultBus,
+		consumer:       fmt.Sprintf("%s-%d", host, os.Getpid()),
+		batchSize:      DefaultBatchSize,
+		block:          DefaultBlock,
+		claimIdle:      DefaultClaimIdle,
+		maxDeliveries:  DefaultMaxDeliveries,
+		maxEventSize:   DefaultMaxEventSize,
+		retryMin:       DefaultRetryMin,
+		retryMax:       DefaultRetryMax,
+		trimEvery:      DefaultTrimEvery,
+		retainLen:      DefaultRetainLen,
+		retainAge:      DefaultRetainAge,
+		consumerExpiry: DefaultConsumerExpiry,
+		logger:         slog.Default(),
 	}
 	for _, o := range opts {
 		o(&c)
 	}
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if c.app == "" || strings.ContainsAny(c.app, "{}") {
-		bad("app %q: use a non-empty name without braces", c.app)
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if c.bus == "" || strings.ContainsAny(c.bus, "{}") {
+		bad("bus %q: use a non-empty name without braces", c.bus)
 	}
-	if c.group == "" {
-		bad("group is empty: name the consumer group")
-	}
-	if c.consumer == "" {
-		bad("consumer is empty: name this process's consumer, or leave the option out")
-	}
-	if c.deadKey == "" {
-		c.deadKey = "{" + c.app + "}:dead"
-	} else if hashTag(c.deadKey) != c.app {
-		bad("dead-letter key %q must carry the hash tag {%s}, so that it shares a Redis Cluster slot with the stream", c.deadKey, c.app)
+	if c.consumer == "" || c.consumer == releasedConsumer {
+		bad("consumer %q: name this process's consumer, or leave the option out", c.consumer)
 	}
 	if c.batchSize < 1 {
 		bad("batch size %d: use at least 1", c.batchSize)
@@ -98,69 +98,56 @@ func newConfig(opts []Option) (config, error) {
 	if c.trimEvery < 0 {
 		bad("trim interval %v is negative", c.trimEvery)
 	}
+	if c.retainLen < 0 || c.retainAge < 0 {
+		bad("retention %d events, %v: use 0 or more", c.retainLen, c.retainAge)
+	}
+	if c.consumerExpiry < c.claimIdle {
+		bad("consumer expiry %v is shorter than the claim idle %v", c.consumerExpiry, c.claimIdle)
+	}
 	if c.logger == nil {
 		bad("logger is nil: pass a *slog.Logger, or leave the option out")
 	}
 	if len(problems) > 0 {
-		return c, fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
+		return c, fmt.Errorf("%w: %w", ErrConfig, errors.Join(problems...))
 	}
 	return c, nil
 }
 
-// hashTag returns the hash tag of a Redis key: what its first {…} holds.
-func hashTag(key string) string {
-	_, rest, ok := strings.Cut(key, "{")
-	if !ok {
-		return ""
-	}
-	tag, _, ok := strings.Cut(rest, "}")
-	if !ok {
-		return ""
-	}
-	return tag
-}
-
-// WithApp names the application. Its keys are "{app}:events" (the stream)
-// and "{app}:dead" (the dead letters): the hash tag keeps them in one Redis
-// Cluster slot, as the scripts that touch both need. Default "necro".
-func WithApp(name string) Option { return func(c *config) { c.app = name } }
-
-// WithGroup names the consumer group every process of the app joins.
+// WithBus names the bus: the namespace the services share. Every key of a
+// bus carries its name as hash tag ("{shop}:t:ORDER_PLACED"), so all of
+// them share one Redis Cluster slot, as the scripts that touch several need.
 // Default "necro".
-func WithGroup(name string) Option { return func(c *config) { c.group = name } }
+func WithBus(name string) Option { return func(c *config) { c.bus = name } }
 
-// WithConsumer names this process in the group. The default, hostname-pid,
-// is unique per process; a name that is stable across restarts (a pod name of
-// a StatefulSet, say) lets a restarted process take back its own pending
-// entries at once instead of waiting for the claim idle timeout. Two live
-// processes must never share a name.
+// WithConsumer names this process in the groups of the services it runs.
+// The default, hostname-pid, is unique per process; a name that is stable
+// across restarts (a pod name of a StatefulSet, say) lets a restarted
+// process take back its own pending entries at once instead of waiting for
+// the claim idle timeout. Two live processes must never share a name.
 func WithConsumer(name string) Option { return func(c *config) { c.consumer = name } }
 
-// WithDeadLetterKey sets the key of the dead-letter stream. It must carry the
-// app's hash tag. Default "{app}:dead".
-func WithDeadLetterKey(key string) Option { return func(c *config) { c.deadKey = key } }
-
 // WithBatchSize sets how many entries one XREADGROUP or claim fetches, and
-// how many acknowledgements are written in one round trip. Default 100.
+// how many settles are written in one script call. Default 100.
 func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 
 // WithBlock sets the longest one XREADGROUP blocks; a Pull with a longer
-// timeout blocks several times, checking for Close and due retries in
-// between. Default 2s.
+// timeout blocks several times, checking for due retries in between. Stop
+// and Close end a blocked read at once. Default 2s.
 func WithBlock(d time.Duration) Option { return func(c *config) { c.block = d } }
 
-// WithClaimIdle sets how long an entry must sit unacknowledged before another
+// WithClaimIdle sets how long an entry must sit unattended before another
 // consumer reclaims it (XAUTOCLAIM): the time to notice a dead consumer.
-// Entries being handled are kept fresh, so a slow handler is never reclaimed
-// from under itself. Default 30s.
+// Every entry a consumer holds — being handled, fetched, or waiting for a
+// retry — is kept fresh, so a live consumer's entries are not reclaimed.
+// Default 30s.
 func WithClaimIdle(d time.Duration) Option { return func(c *config) { c.claimIdle = d } }
 
-// WithMaxDeliveries sets how many times an entry is handed to a handler
-// before it goes to the dead-letter stream. Default 5.
+// WithMaxDeliveries sets how many times an entry is handed to a service
+// before it goes to the service's dead letters. Default 5.
 func WithMaxDeliveries(n int) Option { return func(c *config) { c.maxDeliveries = n } }
 
 // WithMaxEventSize sets the largest encoded event, in bytes, that Enqueue and
-// Ack write and that Pull hands out; a larger entry found in the stream is
+// Ack write and that Pull hands out; a larger entry found in a topic is
 // dead-lettered. Default 1 MiB.
 func WithMaxEventSize(n int) Option { return func(c *config) { c.maxEventSize = n } }
 
@@ -171,12 +158,27 @@ func WithRetryBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.retryMin, c.retryMax = min, max }
 }
 
-// WithTrimEvery trims the stream at most this often, while pulling: entries
-// every group has acknowledged are removed (XTRIM MINID below the oldest
-// pending or undelivered entry), never anything still to be handled. Dead
-// letters are never trimmed. Default 0: never; see also Backend.Trim.
+// WithTrimEvery sets how often the bus's topics are trimmed (one process of
+// the bus does it per interval): a topic with consumer groups loses the
+// entries every group is done with (XTRIM MINID below the oldest pending or
+// undelivered entry), never one still to be handled; a topic with none
+// keeps its retention (WithRetention). Dead letters are never trimmed.
+// 0 turns periodic trimming off (Backend.Trim still works). Default 1m.
 func WithTrimEvery(d time.Duration) Option { return func(c *config) { c.trimEvery = d } }
 
-// WithLogger sets where the backend logs reclaims, dead letters, retries and
-// reconnects. Default slog.Default().
+// WithRetention bounds what a topic that no service subscribes to keeps, for
+// a service that subscribes later with runtime.StartOldest: at most n
+// entries, none older than age (0: no limit of that kind). Defaults:
+// DefaultRetainLen, DefaultRetainAge.
+func WithRetention(n int, age time.Duration) Option {
+	return func(c *config) { c.retainLen, c.retainAge = n, age }
+}
+
+// WithConsumerExpiry sets how long a consumer of a group may stay silent,
+// holding no pending entry, before another removes it from the group, so
+// that the consumers of crashed processes do not pile up. Default 1h.
+func WithConsumerExpiry(d time.Duration) Option { return func(c *config) { c.consumerExpiry = d } }
+
+// WithLogger sets where the backend logs reclaims, dead letters, retries,
+// reconnects, and go-redis's own messages. Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

@@ -1,33 +1,72 @@
 package redisstream
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts run server-side so that each step that must be atomic is:
 // an input's emitted events and its ack, a dead letter and its ack, a claim
-// and the delivery count it is judged by. Every script takes KEYS[1] = the
-// stream and KEYS[2] = the dead-letter stream (one hash slot: the keys share
-// a hash tag) and ARGV[1] = group, ARGV[2] = consumer, ARGV[3] = max
-// deliveries.
+// and the delivery count it is judged by. The scripts of a consumer take
+//
+//	KEYS[1] = the service's dead letters, KEYS[2] = its settled-cursor hash,
+//	KEYS[3..] = topic streams (ops name them by index)
+//	ARGV[1] = group (the service), ARGV[2] = consumer, ARGV[3] = max deliveries
+//
+// Every key of a bus shares its hash tag, so one script stays in one slot.
 
-// luaCommon is prepended to every script.
-const luaCommon = `
-local stream, dead = KEYS[1], KEYS[2]
+// Key positions shared by the Go side and the scripts.
+const (
+	keyDead     = 1 // KEYS index of the dead-letter stream
+	keyCursors  = 2 // KEYS index of the settled-cursor hash
+	firstStream = 3 // KEYS index of the first topic stream
+)
+
+// outcome is how a settle op ends an entry; the scripts know the same values.
+type outcome uint8
+
+const (
+	outcomeAck   outcome = 1 // publish the emitted events and acknowledge
+	outcomeRetry outcome = 2 // failed: stay pending for a retry, or dead-letter with the emitted events at max deliveries
+	outcomeDead  outcome = 3 // dead-letter now, publishing the emitted events
+)
+
+// luaCommon is prepended to every consumer script.
+var luaCommon = fmt.Sprintf(`
+local dead, cursors = KEYS[%d], KEYS[%d]
 local group, consumer, maxDeliveries = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ACK, RETRY, DEAD = %d, %d, %d
 
--- owned returns the delivery count of entry id when it is pending for this
--- consumer, or nil when it is not (acknowledged, or reclaimed by another).
-local function owned(id)
+-- owned returns the delivery count of entry id of stream when it is pending
+-- for this consumer, or nil (acknowledged, or reclaimed by another).
+local function owned(stream, id)
   local p = redis.call('XPENDING', stream, group, id, id, 1, consumer)
   if #p == 0 then return nil end
   return p[1][4]
 end
 
--- deadletter copies entry id to the dead-letter stream with why it died,
--- then acknowledges it: both in this script, so that it is never lost and
--- never dead-lettered twice.
-local function deadletter(id, reason, detail, deliveries)
+-- holder lists what this consumer holds of a stream once, with one XPENDING,
+-- and answers owned() from it; an id past a truncated list is looked up.
+local function holder(stream, expect)
+  local limit = 4 * expect + 16
+  local list = redis.call('XPENDING', stream, group, '-', '+', limit, consumer)
+  local ids = {}
+  for _, p in ipairs(list) do ids[p[1]] = p[4] end
+  local complete = #list < limit
+  return function(id)
+    local d = ids[id]
+    if not d and not complete then d = owned(stream, id) end
+    return d
+  end
+end
+
+-- deadletter copies entry id to the dead letters with why it died, then
+-- acknowledges it: both in this script, so that it is never lost and never
+-- dead-lettered twice.
+local function deadletter(stream, id, reason, detail, deliveries)
   local fields = {'reason', reason, 'detail', detail, 'deliveries', tostring(deliveries),
-    'original_id', id, 'group', group, 'consumer', consumer}
+    'topic', stream, 'original_id', id, 'service', group, 'consumer', consumer}
   local e = redis.call('XRANGE', stream, id, id)
   if #e > 0 then
     local f = e[1][2]
@@ -39,90 +78,87 @@ local function deadletter(id, reason, detail, deliveries)
   redis.call('XADD', dead, '*', unpack(fields))
   redis.call('XACK', stream, group, id)
 end
-`
 
-// settleScript settles a batch of inputs, each in its own way:
+-- less orders stream entry ids.
+local function less(a, b)
+  local ams, aseq = string.match(a, '^(%%d+)-(%%d+)$')
+  local bms, bseq = string.match(b, '^(%%d+)-(%%d+)$')
+  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+`, keyDead, keyCursors, outcomeAck, outcomeRetry, outcomeDead)
+
+// settleScript settles a batch. ARGV[4] is the batch, MessagePack-encoded
+// (see settleOp.append): an array of ops, each a map
 //
-//	'a', id, n, event1..eventN       emit the events and ack: 1, or 0 when not owned
-//	'n', id, permanent, reason, detail  a failed handling: -1 dead-lettered,
-//	                                  0 not owned, else the delivery count (retry later)
-//	'd', id, reason, detail          dead-letter now: -1, or 0 when not owned
+//	s: KEYS index of the input's topic, e: its entry id, o: outcome,
+//	r: dead-letter reason, d: detail, m: emitted events as {KEYS index, envelope}
 //
-// It returns one result per input.
+// Each op applies only if its entry is still pending for this consumer. It
+// returns one integer per op: 1 acknowledged, 0 not owned (another consumer
+// reclaimed it: nothing written), -1 dead-lettered, or, for a retry, the
+// entry's delivery count so far. The settled cursor of each topic moves to
+// the newest entry settled.
 var settleScript = redis.NewScript(luaCommon + `
--- One XPENDING lists what this consumer holds (usually the batch it
--- fetched), rather than one per input; an id past a truncated list is
--- looked up on its own.
-local limit = 4 * #ARGV
-local mine = {}
-local listed = redis.call('XPENDING', stream, group, '-', '+', limit, consumer)
-for _, p in ipairs(listed) do mine[p[1]] = p[4] end
-local complete = #listed < limit
-local out, acks = {}, {}
-local i = 4
-while i <= #ARGV do
-  local op, id = ARGV[i], ARGV[i + 1]
-  local d = mine[id]
-  if not d and not complete then d = owned(id) end
-  if op == 'a' then
-    local n = tonumber(ARGV[i + 2])
-    if d then
-      for j = 1, n do
-        redis.call('XADD', stream, '*', 'event', ARGV[i + 2 + j])
-      end
-      acks[#acks + 1] = id
-      out[#out + 1] = 1
-    else
-      out[#out + 1] = 0
-    end
-    i = i + 3 + n
-  elseif op == 'n' then
-    if not d then
-      out[#out + 1] = 0
-    elseif ARGV[i + 2] == '1' then
-      deadletter(id, ARGV[i + 3], ARGV[i + 4], d)
-      out[#out + 1] = -1
-    elseif d >= maxDeliveries then
-      deadletter(id, 'max_deliveries', 'delivered ' .. d .. ' times, the limit; the last failure: ' .. ARGV[i + 4], d)
-      out[#out + 1] = -1
-    else
-      out[#out + 1] = d
-    end
-    i = i + 5
-  elseif op == 'd' then
-    if d then
-      deadletter(id, ARGV[i + 2], ARGV[i + 3], d)
-      out[#out + 1] = -1
-    else
-      out[#out + 1] = 0
-    end
-    i = i + 4
-  else
-    return redis.error_reply('necrostack settle: unknown op ' .. tostring(op))
+local ops = cmsgpack.unpack(ARGV[4])
+local holds, acks, newest, out = {}, {}, {}, {}
+local function publish(emits)
+  for _, m in ipairs(emits) do
+    redis.call('XADD', KEYS[m[1]], '*', 'event', m[2])
   end
 end
--- The plain acks go in one XACK; the script is atomic, so nobody sees the
--- events added before their input is acknowledged.
-for j = 1, #acks, 1000 do
-  redis.call('XACK', stream, group, unpack(acks, j, math.min(j + 999, #acks)))
+for i, op in ipairs(ops) do
+  local s, id = op.s, op.e
+  if not holds[s] then holds[s] = holder(KEYS[s], #ops) end
+  local d = holds[s](id)
+  local r = 0
+  if not d then
+    r = 0
+  elseif op.o == ACK then
+    publish(op.m)
+    acks[s] = acks[s] or {}
+    acks[s][#acks[s] + 1] = id
+    r = 1
+  elseif op.o == DEAD then
+    publish(op.m)
+    deadletter(KEYS[s], id, op.r, op.d, d)
+    r = -1
+  elseif d >= maxDeliveries then
+    publish(op.m)
+    deadletter(KEYS[s], id, 'max_deliveries', 'delivered ' .. d .. ' times, the limit; the last failure: ' .. op.d, d)
+    r = -1
+  else
+    r = d
+  end
+  out[i] = r
+  if r == 1 or r == -1 then
+    if not newest[s] or less(newest[s], id) then newest[s] = id end
+  end
+end
+-- The plain acks go in one XACK per topic; the script is atomic, so nobody
+-- sees the events added before their input is acknowledged.
+for s, ids in pairs(acks) do
+  for j = 1, #ids, 1000 do
+    redis.call('XACK', KEYS[s], group, unpack(ids, j, math.min(j + 999, #ids)))
+  end
+end
+for s, id in pairs(newest) do
+  local cur = redis.call('HGET', cursors, KEYS[s])
+  if not cur or less(cur, id) then redis.call('HSET', cursors, KEYS[s], id) end
 end
 return out
 `)
 
-// claimScript takes entries for this consumer, counting a delivery for each,
-// and dead-letters those delivered more than max deliveries times. Modes:
-//
-//	'idle', minIdleMs, cursor, count   XAUTOCLAIM entries of any consumer idle that long
-//	'own', after, count                this consumer's own pending entries after id 'after'
-//	'ids', id...                       these entries, when still pending for this consumer
-//
-// It returns {next cursor or last id ('0-0' when done), {{id, fields, deliveries}...}, dead count}.
-var claimScript = redis.NewScript(luaCommon + `
-local mode = ARGV[4]
+// The claim scripts take entries of one topic (ARGV[4], a KEYS index) for
+// this consumer, counting a delivery for each, and dead-letter those
+// delivered more than max deliveries times. Each returns
+// {next cursor ('0-0' when done), {{id, fields, deliveries}...}, dead count}.
+const luaTake = `
+local stream = KEYS[tonumber(ARGV[4])]
 local out, deadCount = {}, 0
 local function take(id, fields, deliveries)
   if deliveries > maxDeliveries then
-    deadletter(id, 'max_deliveries', 'delivered ' .. deliveries .. ' times, over the limit of ' .. maxDeliveries .. '; the consumers that took it may have crashed', deliveries)
+    deadletter(stream, id, 'max_deliveries', 'delivered ' .. deliveries .. ' times, over the limit of ' .. maxDeliveries .. '; the consumers that took it may have crashed', deliveries)
     deadCount = deadCount + 1
   else
     out[#out + 1] = {id, fields, deliveries}
@@ -130,57 +166,115 @@ local function take(id, fields, deliveries)
 end
 local function claimOne(id)
   local c = redis.call('XCLAIM', stream, group, consumer, 0, id)
-  if #c == 0 or not c[1] then return end -- deleted from the stream (trimmed): XCLAIM dropped it
+  if #c == 0 or not c[1] then return end -- deleted from the stream (trimmed)
   local p = redis.call('XPENDING', stream, group, id, id, 1, consumer)
   if #p > 0 then take(id, c[1][2], p[1][4]) end
 end
-if mode == 'idle' then
-  local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[5], ARGV[6], 'COUNT', ARGV[7])
-  for _, e in ipairs(r[2]) do
-    if e then
-      local p = redis.call('XPENDING', stream, group, e[1], e[1], 1, consumer)
-      if #p > 0 then take(e[1], e[2], p[1][4]) end
-    end
-  end
-  return {r[1], out, deadCount}
-elseif mode == 'own' then
-  local count = tonumber(ARGV[6])
-  local p = redis.call('XPENDING', stream, group, '(' .. ARGV[5], '+', count, consumer)
-  local last = '0-0'
-  for _, e in ipairs(p) do
-    claimOne(e[1])
-    last = e[1]
-  end
-  if #p < count then last = '0-0' end
-  return {last, out, deadCount}
-elseif mode == 'ids' then
-  for i = 5, #ARGV do
-    if owned(ARGV[i]) then claimOne(ARGV[i]) end
-  end
-  return {'0-0', out, deadCount}
+`
+
+// claimOwnScript takes this consumer's own pending entries after id
+// ARGV[5], at most ARGV[6]: what a restarted process left behind.
+var claimOwnScript = redis.NewScript(luaCommon + luaTake + `
+local count = tonumber(ARGV[6])
+local p = redis.call('XPENDING', stream, group, '(' .. ARGV[5], '+', count, consumer)
+local last = '0-0'
+for _, e in ipairs(p) do
+  claimOne(e[1])
+  last = e[1]
 end
-return redis.error_reply('necrostack claim: unknown mode ' .. tostring(mode))
+if #p < count then last = '0-0' end
+return {last, out, deadCount}
 `)
 
-// touchScript sets the idle time of entries still pending for this consumer
-// to ARGV[4] milliseconds without counting a delivery: 0 keeps a long
-// handler's entry from being reclaimed; the claim idle timeout releases an
-// entry to the other consumers at once. It returns how many it touched.
-var touchScript = redis.NewScript(luaCommon + `
-local n = 0
+// claimIDsScript takes entries ARGV[5..] back for their retry, when they
+// are still pending for this consumer.
+var claimIDsScript = redis.NewScript(luaCommon + luaTake + `
 for i = 5, #ARGV do
-  if owned(ARGV[i]) then
-    redis.call('XCLAIM', stream, group, consumer, 0, ARGV[i], 'IDLE', ARGV[4], 'JUSTID')
+  if owned(stream, ARGV[i]) then claimOne(ARGV[i]) end
+end
+return {'0-0', out, deadCount}
+`)
+
+// claimIdleScript takes entries of any consumer idle for ARGV[5] ms
+// (XAUTOCLAIM from cursor ARGV[6], at most ARGV[7]).
+var claimIdleScript = redis.NewScript(luaCommon + luaTake + `
+local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[5], ARGV[6], 'COUNT', ARGV[7])
+for _, e in ipairs(r[2]) do
+  if e then
+    local p = redis.call('XPENDING', stream, group, e[1], e[1], 1, consumer)
+    if #p > 0 then take(e[1], e[2], p[1][4]) end
+  end
+end
+return {r[1], out, deadCount}
+`)
+
+// touchScript sets the idle time of entries ARGV[6..] of topic ARGV[4] that
+// are still pending for this consumer to ARGV[5] ms, without counting a
+// delivery: 0 keeps an entry from being reclaimed. It returns how many it
+// touched.
+var touchScript = redis.NewScript(luaCommon + `
+local stream = KEYS[tonumber(ARGV[4])]
+local holds = holder(stream, #ARGV - 5)
+local n = 0
+for i = 6, #ARGV do
+  if holds(ARGV[i]) then
+    redis.call('XCLAIM', stream, group, consumer, 0, ARGV[i], 'IDLE', ARGV[5], 'JUSTID')
     n = n + 1
   end
 end
 return n
 `)
 
-// trimScript removes the entries every group of the stream is done with:
-// those below both each group's last delivered id and its oldest pending
-// entry (XTRIM MINID). Nothing undelivered or pending is ever trimmed. It
-// returns how many entries it removed.
+// leaveScript hands every entry this consumer holds in topic ARGV[4] to the
+// placeholder consumer ARGV[5], idle for ARGV[6] ms so that any consumer of
+// the service reclaims it at once, then removes this consumer from the
+// group: nothing it held is lost, and it does not linger in XINFO CONSUMERS.
+// It returns how many entries it handed back.
+var leaveScript = redis.NewScript(luaCommon + `
+local stream = KEYS[tonumber(ARGV[4])]
+if redis.call('EXISTS', stream) == 0 then return 0 end
+local n = 0
+while true do
+  local p = redis.call('XPENDING', stream, group, '-', '+', 1000, consumer)
+  if #p == 0 then break end
+  for _, e in ipairs(p) do
+    redis.call('XCLAIM', stream, group, ARGV[5], 0, e[1], 'IDLE', ARGV[6], 'JUSTID')
+    n = n + 1
+  end
+end
+redis.call('XGROUP', 'DELCONSUMER', stream, group, consumer)
+return n
+`)
+
+// expireScript removes the consumers of topic ARGV[4]'s group that hold no
+// pending entry and were idle for more than ARGV[5] ms: what crashed
+// processes leave. Removing a consumer with nothing pending loses nothing.
+// It returns how many it removed.
+var expireScript = redis.NewScript(luaCommon + `
+local stream = KEYS[tonumber(ARGV[4])]
+local idle = tonumber(ARGV[5])
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+  local name, pending, seen
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] end
+    if c[i] == 'pending' then pending = c[i + 1] end
+    if c[i] == 'idle' then seen = c[i + 1] end
+  end
+  if name ~= consumer and pending == 0 and seen > idle then
+    redis.call('XGROUP', 'DELCONSUMER', stream, group, name)
+    n = n + 1
+  end
+end
+return n
+`)
+
+// trimScript trims the topic KEYS[1]. With consumer groups, it removes the
+// entries every group is done with: those below each group's last delivered
+// id and its oldest pending entry (XTRIM MINID); nothing undelivered or
+// pending is ever trimmed. With none, it keeps the retention: at most
+// ARGV[1] entries, none below the id ARGV[2]. It returns how many entries it
+// removed.
 var trimScript = redis.NewScript(`
 local stream = KEYS[1]
 local function less(a, b)
@@ -191,7 +285,10 @@ local function less(a, b)
 end
 if redis.call('EXISTS', stream) == 0 then return 0 end
 local groups = redis.call('XINFO', 'GROUPS', stream)
-if #groups == 0 then return 0 end
+if #groups == 0 then
+  local n = redis.call('XTRIM', stream, 'MAXLEN', ARGV[1])
+  return n + redis.call('XTRIM', stream, 'MINID', ARGV[2])
+end
 local minid = nil
 for _, g in ipairs(groups) do
   local name, last
@@ -199,19 +296,11 @@ for _, g in ipairs(groups) do
     if g[i] == 'name' then name = g[i + 1] end
     if g[i] == 'last-delivered-id' then last = g[i + 1] end
   end
-  if not minid or less(last, minid) then minid = last end
+  -- last-delivered-id itself was delivered: keep entries above it
+  local keep = last
   local p = redis.call('XPENDING', stream, name)
-  if p[1] > 0 and less(p[2], minid) then minid = p[2] end
+  if p[1] > 0 and less(p[2], keep) then keep = p[2] end
+  if not minid or less(keep, minid) then minid = keep end
 end
 return redis.call('XTRIM', stream, 'MINID', minid)
-`)
-
-// leaveScript deletes this consumer from the group when it holds no pending
-// entry, so that consumers named per process do not pile up in XINFO
-// CONSUMERS. It returns 1 when it left.
-var leaveScript = redis.NewScript(luaCommon + `
-if redis.call('EXISTS', stream) == 0 then return 0 end
-if #redis.call('XPENDING', stream, group, '-', '+', 1, consumer) > 0 then return 0 end
-redis.call('XGROUP', 'DELCONSUMER', stream, group, consumer)
-return 1
 `)

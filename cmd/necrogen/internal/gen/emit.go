@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strconv"
 
 	"github.com/dave/jennifer/jen"
@@ -141,7 +142,17 @@ func emitSpine(f *jen.File, m *pkgModel) {
 				g.Id(o.Param).Op(":").Id(o.Param)
 			}
 		})
-		g.Id("s").Dot("runner").Op("=").Add(rt("NewRunner")).Call(jen.Id("backend"), jen.Id("s"), jen.Id("opts").Op("..."))
+		g.Id("s").Dot("runner").Op("=").Add(rt("NewRunner")).Call(jen.Id("backend"), jen.Id("s"),
+			jen.Append(jen.Index().Add(rt("Option")).Values(
+				rt("WithService").Call(jen.Lit(serviceName(m))),
+				rt("WithTopics").CallFunc(func(g *jen.Group) {
+					for _, e := range m.Events {
+						if len(handlersOf(m, e.Name)) > 0 {
+							g.Id(e.ConstName())
+						}
+					}
+				}),
+			), jen.Id("opts").Op("...")).Op("..."))
 		g.Return(jen.Id("s"))
 	})
 
@@ -159,10 +170,19 @@ func emitSpine(f *jen.File, m *pkgModel) {
 	method([]string{"RunUntilIdle enqueues start, then handles events until nothing is queued or in", "flight; see runtime.Runner.RunUntilIdle."},
 		"RunUntilIdle", []jen.Code{ctx, jen.Id("start").Op("...").Add(rt("Event"))}, []jen.Code{jen.Error()},
 		jen.Return(jen.Id("s").Dot("runner").Dot("RunUntilIdle").Call(jen.Id("ctx"), jen.Id("start").Op("..."))))
+	method([]string{"Subscribe joins the Spine's service to the bus for the event types it handles;", "Run, RunUntilIdle and the Emit methods do it first. See runtime.Runner.Subscribe."},
+		"Subscribe", []jen.Code{ctx}, []jen.Code{jen.Error()},
+		jen.Return(jen.Id("s").Dot("runner").Dot("Subscribe").Call(jen.Id("ctx"))))
 	method([]string{"Stop ends the current run gracefully; see runtime.Runner.Stop."},
 		"Stop", nil, nil, jen.Id("s").Dot("runner").Dot("Stop").Call())
 	method([]string{"Backend returns the backend the Spine pulls from."},
 		"Backend", nil, []jen.Code{rt("Backend")}, jen.Return(jen.Id("s").Dot("runner").Dot("Backend").Call()))
+}
+
+// serviceName is the default service of a package's Spine: the last element
+// of its import path ("seance" for .../examples/seance, even as package main).
+func serviceName(m *pkgModel) string {
+	return path.Base(m.Path)
 }
 
 func organType(o *organ) *jen.Statement {
@@ -338,11 +358,12 @@ func emitHelpers(f *jen.File, m *pkgModel) {
 			jen.Return(rt("MustNewEvent").Call(jen.Id(e.ConstName()), jen.Id("p"))),
 		)
 		f.Line()
-		f.Comment(emitMethod(e) + " enqueues a new " + e.Name + " event carrying p on the Spine's backend.")
+		f.Comment(emitMethod(e) + " publishes a new " + e.Name + " event carrying p on the Spine's bus,")
+		f.Comment("after subscribing the Spine's service (see Subscribe).")
 		f.Func().Params(jen.Id("s").Op("*").Id(spineType)).Id(emitMethod(e)).Params(
 			jen.Id("ctx").Qual("context", "Context"), jen.Id("p").Id(tn),
 		).Error().Block(
-			jen.Return(jen.Id("s").Dot("runner").Dot("Backend").Call().Dot("Enqueue").Call(jen.Id("ctx"), jen.Id(newEventFunc(e)).Call(jen.Id("p")))),
+			jen.Return(jen.Id("s").Dot("runner").Dot("Emit").Call(jen.Id("ctx"), jen.Id(newEventFunc(e)).Call(jen.Id("p")))),
 		)
 	}
 }
