@@ -26,11 +26,11 @@ func (c *Consumer) Close() error {
 		if err := c.flush(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		for i := range c.topics {
+		for i := range c.names {
 			err := leaveScript.Run(ctx, c.b.client, c.keys, c.argv(firstStream+i, releasedConsumer, c.b.cfg.claimIdle.Milliseconds())...).Err()
 			if err != nil {
 				errs = append(errs, fmt.Errorf("redisstream: hand back the entries of %s and leave the group of service %s (another consumer reclaims them after the claim idle timeout instead): %w",
-					c.topics[i], c.service, err))
+					c.names[i], c.service, err))
 			}
 		}
 		c.mu.Lock()

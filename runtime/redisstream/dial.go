@@ -123,8 +123,17 @@ func (b *Backend) TopicKey(eventType string) string { return b.tag + ":t:" + eve
 // TopicsKey returns the key of the set of the bus's topics: "{bus}:topics".
 func (b *Backend) TopicsKey() string { return b.tag + ":topics" }
 
+// ServicesKey returns the key of the set of the services that subscribed to
+// the bus: "{bus}:services".
+func (b *Backend) ServicesKey() string { return b.tag + ":services" }
+
 // DeadLetterKey returns the key of a service's dead letters: "{bus}:dead:SERVICE".
 func (b *Backend) DeadLetterKey(service string) string { return b.tag + ":dead:" + service }
+
+// InboxKey returns the key of a service's inbox: "{bus}:in:SERVICE". Only
+// that service reads it; requeued dead letters go there, so that a requeue
+// does not reach the other services of their topic.
+func (b *Backend) InboxKey(service string) string { return b.tag + ":in:" + service }
 
 // cursorKey returns the key of the hash of where a service last settled, per topic.
 func (b *Backend) cursorKey(service string) string { return b.tag + ":settled:" + service }

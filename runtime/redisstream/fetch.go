@@ -101,16 +101,16 @@ func (c *Consumer) fetch(ctx context.Context, wait time.Duration) error {
 	if due, ok := c.nextRetry(); ok {
 		block = min(block, max(time.Until(due), 0))
 	}
-	streams := make([]string, 0, 2*len(c.topics))
+	streams := make([]string, 0, 2*len(c.names))
 	streams = append(streams, c.keys[firstStream-1:]...)
-	for range c.topics {
+	for range c.names {
 		streams = append(streams, ">")
 	}
 	args := &redis.XReadGroupArgs{
 		Group:    c.service,
 		Consumer: c.name,
 		Streams:  streams,
-		Count:    int64(max(c.b.cfg.batchSize/len(c.topics), 1)),
+		Count:    int64(max(c.b.cfg.batchSize/len(c.names), 1)),
 		Block:    -1, // no BLOCK: return at once
 	}
 	if block > 0 {
@@ -208,7 +208,7 @@ func (c *Consumer) claimAll(ctx context.Context) error {
 			slog.String("service", c.service))
 	}
 	if !c.drained {
-		for i := range c.topics {
+		for i := range c.names {
 			after := "0-0"
 			for after != "" {
 				next, err := c.claim(ctx, claimOwnScript, firstStream+i, after, c.b.cfg.batchSize)
@@ -245,7 +245,7 @@ func (c *Consumer) claimAll(ctx context.Context) error {
 // of a full pass over a topic it removes the silent consumers of its group.
 func (c *Consumer) claimIdle(ctx context.Context, now time.Time) error {
 	done := 0
-	for i := range c.topics {
+	for i := range c.names {
 		cursor := c.cursors[i]
 		if cursor == "" {
 			cursor = "0-0"
@@ -264,11 +264,11 @@ func (c *Consumer) claimIdle(ctx context.Context, now time.Time) error {
 			if n > 0 {
 				c.b.stats.expired.Add(n)
 				c.log().LogAttrs(ctx, slog.LevelInfo, "redisstream: removed silent consumers holding nothing from a group",
-					slog.String("service", c.service), slog.String("topic", c.topics[i]), slog.Int64("consumers", n))
+					slog.String("service", c.service), slog.String("topic", c.names[i]), slog.Int64("consumers", n))
 			}
 		}
 	}
-	if done == len(c.topics) {
+	if done == len(c.names) {
 		// A full pass over every topic's pending entries: look again in a while.
 		c.nextIdle = now.Add(c.b.cfg.claimIdle / 2)
 	}
@@ -435,8 +435,10 @@ func (c *Consumer) decode(e rawEntry) (ev runtime.Event, reason, detail string) 
 	if err != nil {
 		return ev, ReasonUndecodable, err.Error()
 	}
-	if topic := c.topics[e.stream-firstStream]; ev.Type != topic {
-		return ev, ReasonUndecodable, fmt.Sprintf("the event has type %q but is in the topic of %q", ev.Type, topic)
+	if i := e.stream - firstStream; i < len(c.topics) && ev.Type != c.topics[i] {
+		return ev, ReasonUndecodable, fmt.Sprintf("the event has type %q but is in the topic of %q", ev.Type, c.topics[i])
+	} else if i == len(c.topics) && !slices.Contains(c.topics, ev.Type) {
+		return ev, ReasonUndecodable, fmt.Sprintf("the event in the inbox of service %s has type %q, which the service does not handle", c.service, ev.Type)
 	}
 	return ev, "", ""
 }

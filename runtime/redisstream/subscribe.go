@@ -26,6 +26,9 @@ type Consumer struct {
 	service string
 	start   runtime.StartPosition
 	topics  []string // event types, in the order of keys[firstStream-1:]
+	// streams read: the topics, then the service's inbox ("{bus}:in:SERVICE",
+	// where requeued dead letters go); names[i] names stream firstStream+i.
+	names []string
 	// keys are the script keys: dead letters, settled cursors, then one
 	// stream per topic; a topic's stream is keys[firstStream-1+i]. They
 	// never change; settleKeys (under mu) add the topics the service emits to.
@@ -105,8 +108,8 @@ func (b *Backend) Subscribe(ctx context.Context, sub runtime.Subscription) (runt
 		topics:    topics,
 		keys:      []string{b.DeadLetterKey(sub.Service), b.cursorKey(sub.Service)},
 		streams:   map[string]int{},
-		cursors:   make([]string, len(topics)),
-		settledAt: make([]string, len(topics)),
+		cursors:   make([]string, len(topics)+1),
+		settledAt: make([]string, len(topics)+1),
 		out:       map[uint64]*flight{},
 		local:     map[entryRef]*flight{},
 		nextTag:   1,
@@ -116,7 +119,11 @@ func (b *Backend) Subscribe(ctx context.Context, sub runtime.Subscription) (runt
 	for _, t := range topics {
 		c.streams[b.TopicKey(t)] = len(c.keys) + 1
 		c.keys = append(c.keys, b.TopicKey(t))
+		c.names = append(c.names, t)
 	}
+	c.streams[b.InboxKey(sub.Service)] = len(c.keys) + 1
+	c.keys = append(c.keys, b.InboxKey(sub.Service))
+	c.names = append(c.names, "inbox")
 	c.settleKeys = slices.Clip(slices.Clone(c.keys))
 	c.emitTo = maps.Clone(c.streams)
 	if err := c.createGroups(ctx, false); err != nil {
@@ -216,17 +223,20 @@ func (c *Consumer) createGroups(ctx context.Context, lost bool) error {
 			return fmt.Errorf("redisstream: read where service %s settled: %w", c.service, err)
 		}
 	}
-	cmds := make([]*redis.StatusCmd, len(c.topics))
-	positions := make([]string, len(c.topics))
+	cmds := make([]*redis.StatusCmd, len(c.names))
+	positions := make([]string, len(c.names))
 	// The commands' own errors are read below; the topics set is best effort.
 	_, _ = b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		topics := make([]any, len(c.topics))
 		for i, t := range c.topics {
 			topics[i] = t
+		}
+		for i := range c.names {
 			positions[i] = c.startAt(i, lost, settled)
-			cmds[i] = p.XGroupCreateMkStream(ctx, b.TopicKey(t), c.service, positions[i])
+			cmds[i] = p.XGroupCreateMkStream(ctx, c.stream(firstStream+i), c.service, positions[i])
 		}
 		p.SAdd(ctx, b.TopicsKey(), topics...)
+		p.SAdd(ctx, b.ServicesKey(), c.service)
 		return nil
 	})
 	created := 0
@@ -235,20 +245,21 @@ func (c *Consumer) createGroups(ctx context.Context, lost bool) error {
 		switch e := cmd.Err(); {
 		case e == nil:
 			created++
-			b.registered.Store(c.topics[i], true)
 			if lost {
 				b.stats.recreated.Add(1)
 				c.log().LogAttrs(ctx, slog.LevelError, "redisstream: the consumer group of a service was gone (did Redis restart without persistence, or was it destroyed?); created it again",
-					slog.String("service", c.service), slog.String("topic", c.topics[i]), slog.String("at", positions[i]))
+					slog.String("service", c.service), slog.String("topic", c.names[i]), slog.String("at", positions[i]))
 			}
 		case strings.HasPrefix(e.Error(), "BUSYGROUP"):
-			b.registered.Store(c.topics[i], true)
 		default:
 			err = e
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("redisstream: create the consumer groups of service %s: %w", c.service, err)
+	}
+	for _, t := range c.topics {
+		b.registered.Store(t, true)
 	}
 	if lost && created > 0 {
 		c.mu.Lock()
@@ -258,10 +269,11 @@ func (c *Consumer) createGroups(ctx context.Context, lost bool) error {
 	return nil
 }
 
-// startAt is where topic i's group starts when it has to be created.
+// startAt is where stream i's group starts when it has to be created.
 func (c *Consumer) startAt(i int, lost bool, settled map[string]string) string {
+	inbox := i == len(c.topics) // private to the service: all of it is for the service
 	if !lost {
-		if c.start == runtime.StartOldest {
+		if c.start == runtime.StartOldest || inbox {
 			return "0"
 		}
 		return "$"
@@ -282,11 +294,11 @@ func (c *Consumer) startAt(i int, lost bool, settled map[string]string) string {
 	if at != "" {
 		return at
 	}
-	if c.start == runtime.StartOldest {
+	if c.start == runtime.StartOldest || inbox {
 		return "0"
 	}
 	c.log().LogAttrs(context.Background(), slog.LevelError, "redisstream: nothing says where the lost group of a service was; starting it at the newest entry",
-		slog.String("service", c.service), slog.String("topic", c.topics[i]))
+		slog.String("service", c.service), slog.String("topic", c.names[i]))
 	return "$"
 }
 

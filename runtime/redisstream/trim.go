@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Trim trims every topic of the bus: a topic with consumer groups loses the
+// Trim trims every topic of the bus, and every service's inbox: a topic with consumer groups loses the
 // entries every group is done with — everything below both each group's
 // oldest pending entry and its last delivered one — and never an entry
 // still to be handled; a topic with no group keeps the retention
@@ -21,6 +21,17 @@ func (b *Backend) Trim(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("redisstream: list the topics of bus %s: %w", b.cfg.bus, err)
 	}
+	services, err := b.client.SMembers(ctx, b.ServicesKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstream: list the services of bus %s: %w", b.cfg.bus, err)
+	}
+	keys := make([]string, 0, len(topics)+len(services))
+	for _, t := range topics {
+		keys = append(keys, b.TopicKey(t))
+	}
+	for _, s := range services {
+		keys = append(keys, b.InboxKey(s))
+	}
 	minID := "0"
 	if b.cfg.retainAge > 0 {
 		minID = strconv.FormatInt(time.Now().Add(-b.cfg.retainAge).UnixMilli(), 10) + "-0"
@@ -28,10 +39,10 @@ func (b *Backend) Trim(ctx context.Context) (int64, error) {
 	retain := b.cfg.retainLen
 	var total int64
 	var errs []error
-	for _, t := range topics {
-		n, err := trimScript.Run(ctx, b.client, []string{b.TopicKey(t)}, retain, minID).Int64()
+	for _, key := range keys {
+		n, err := trimScript.Run(ctx, b.client, []string{key}, retain, minID).Int64()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("trim %s: %w", b.TopicKey(t), err))
+			errs = append(errs, fmt.Errorf("trim %s: %w", key, err))
 			continue
 		}
 		total += n
