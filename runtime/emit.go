@@ -24,8 +24,9 @@ func AppendChild(out []Event, parent Event, eventType string, payload any) []Eve
 }
 
 // AppendEmitted appends envelopes that a handler built itself, after
-// validating them and filling in CausationID and CorrelationID from parent
-// where they are unset. An invalid event is an error and nothing is appended.
+// validating them and filling in CausationID, CorrelationID and Headers from
+// parent where they are unset. An invalid event is an error and nothing is
+// appended.
 func AppendEmitted(out []Event, parent Event, events ...Event) ([]Event, error) {
 	for i := range events {
 		if err := events[i].Validate(); err != nil {
@@ -42,6 +43,9 @@ func AppendEmitted(out []Event, parent Event, events ...Event) ([]Event, error) 
 		}
 		if ev.CorrelationID == uuid.Nil {
 			ev.CorrelationID = corr
+		}
+		if ev.Headers == nil {
+			ev.Headers = parent.Headers
 		}
 		out = append(out, ev)
 	}

@@ -20,6 +20,11 @@ import (
 // CausationID is the ID of the event whose handling emitted this one, and
 // CorrelationID the ID of the first event of the chain; both are the zero UUID
 // for an event that started a chain.
+//
+// Headers carry metadata across processes: W3C trace context
+// ("traceparent", "tracestate") and whatever else the application adds. An
+// event emitted while handling another inherits its headers (the same map:
+// treat it as read-only, and set a new map to change them).
 type Event struct {
 	ID            uuid.UUID
 	Timestamp     time.Time
@@ -27,6 +32,7 @@ type Event struct {
 	Payload       any
 	CausationID   uuid.UUID
 	CorrelationID uuid.UUID
+	Headers       map[string]string
 }
 
 // NewEvent returns an event of the given type with a fresh ID and the current
@@ -40,7 +46,8 @@ func NewEvent(eventType string, payload any) (Event, error) {
 }
 
 // NewChildEvent returns an event emitted while handling parent: it is NewEvent
-// with CausationID set to parent.ID and CorrelationID carried down the chain.
+// with CausationID set to parent.ID, CorrelationID carried down the chain, and
+// parent's Headers.
 func NewChildEvent(parent Event, eventType string, payload any) (Event, error) {
 	ev, err := NewEvent(eventType, payload)
 	if err != nil {
@@ -51,6 +58,7 @@ func NewChildEvent(parent Event, eventType string, payload any) (Event, error) {
 	if ev.CorrelationID == uuid.Nil {
 		ev.CorrelationID = parent.ID
 	}
+	ev.Headers = parent.Headers
 	return ev, nil
 }
 

@@ -30,6 +30,9 @@ func drawEvent(t *rapid.T) runtime.Event {
 	if err != nil {
 		t.Fatalf("NewEvent(%q): %v", typ, err)
 	}
+	if rapid.Bool().Draw(t, "headers") {
+		ev.Headers = rapid.MapOfN(rapid.String(), rapid.String(), 1, 3).Draw(t, "header")
+	}
 	if rapid.Bool().Draw(t, "child") {
 		ev, _ = runtime.NewChildEvent(ev, typ, p)
 	}
@@ -50,7 +53,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			t.Fatalf("DecodeEvent(%s): %v", data, err)
 		}
 		if got.ID != ev.ID || got.Type != ev.Type || !got.Timestamp.Equal(ev.Timestamp) ||
-			got.CausationID != ev.CausationID || got.CorrelationID != ev.CorrelationID {
+			got.CausationID != ev.CausationID || got.CorrelationID != ev.CorrelationID || !sameHeaders(got.Headers, ev.Headers) {
 			t.Fatalf("round trip changed the envelope:\n got %+v\nwant %+v", got, ev)
 		}
 		if got.Timestamp.Location() != time.UTC {
@@ -113,9 +116,9 @@ func TestBlankTypeRejected(t *testing.T) {
 	})
 }
 
-// Property: any key beyond the known six is rejected, naming the key.
+// Property: any key beyond the known seven is rejected, naming the key.
 func TestUnknownFieldRejected(t *testing.T) {
-	known := map[string]bool{"id": true, "timestamp": true, "event_type": true, "payload": true, "causation_id": true, "correlation_id": true}
+	known := map[string]bool{"id": true, "timestamp": true, "event_type": true, "payload": true, "causation_id": true, "correlation_id": true, "headers": true}
 	rapid.Check(t, func(t *rapid.T) {
 		key := rapid.String().Filter(func(s string) bool { return !known[s] }).Draw(t, "key")
 		ev, _ := runtime.NewEvent("OK", 1)
@@ -231,6 +234,105 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if ev2.ID != ev.ID || ev2.Type != ev.Type || !ev2.Timestamp.Equal(ev.Timestamp) {
 			t.Fatalf("round trip changed %s", again)
+		}
+	})
+}
+
+// sameHeaders compares headers as the envelope carries them: sanitised to
+// valid UTF-8, as encoding/json writes strings.
+func sameHeaders(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[strings.ToValidUTF8(k, "\uFFFD")] != strings.ToValidUTF8(v, "\uFFFD") {
+			return false
+		}
+	}
+	return true
+}
+
+// Headers are optional, inherited by children, and must be an object of
+// strings without repeated keys.
+func TestHeaders(t *testing.T) {
+	parent, _ := runtime.NewEvent("KNOCK", 1)
+	parent.Headers = map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	child, _ := runtime.NewChildEvent(parent, "DOOR_OPENED", 2)
+	if child.Headers["traceparent"] != parent.Headers["traceparent"] {
+		t.Fatalf("child headers %v, want the parent's", child.Headers)
+	}
+	built, _ := runtime.NewEvent("BUILT", 3)
+	out, err := runtime.AppendEmitted(nil, parent, built)
+	if err != nil || out[0].Headers["traceparent"] == "" {
+		t.Fatalf("AppendEmitted: %v, headers %v", err, out[0].Headers)
+	}
+	data, _ := json.Marshal(child)
+	if !strings.HasSuffix(string(data), `,"headers":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}`) {
+		t.Fatalf("envelope %s does not end with its headers", data)
+	}
+	base := strings.TrimSuffix(string(data), `,"headers":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}`)
+	for _, bad := range []string{`{"a":1}`, `{"a":"x","a":"y"}`, `["a"]`, `"a"`, `{"a":null}`} {
+		_, err := runtime.DecodeEvent([]byte(base + `,"headers":` + bad + `}`))
+		var fe *runtime.FieldError
+		if !errors.As(err, &fe) || fe.Field != "headers" {
+			t.Errorf("headers %s: %v, want a FieldError for headers", bad, err)
+		}
+	}
+	noHeaders, err := runtime.DecodeEvent([]byte(base + `}`))
+	if err != nil || noHeaders.Headers != nil {
+		t.Fatalf("an envelope without headers: %v, headers %v", err, noHeaders.Headers)
+	}
+}
+
+// FuzzDecodeEventMatchesReference: the single-pass decoder accepts exactly
+// what the encoding/json-based reference decoder accepts, and decodes it to
+// the same envelope, payload bytes and all.
+func FuzzDecodeEventMatchesReference(f *testing.F) {
+	good, _ := runtime.NewEvent("SUMMON_RITUAL", order{Name: "x\u00e9\"", Tags: []string{"a"}})
+	good.Headers = map[string]string{"traceparent": "00-x", "k\n": "v\u2028"}
+	child, _ := runtime.NewChildEvent(good, "SPIRIT_APPEARED", []any{1.5e3, -0, true, nil, "😀\u2028"})
+	for _, ev := range []runtime.Event{good, child} {
+		b, _ := json.Marshal(ev)
+		f.Add(b)
+	}
+	const id, ts = `"id":"0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f"`, `"timestamp":"2026-01-02T15:04:05Z"`
+	for _, s := range []string{
+		` {` + id + `,` + ts + `,"event_type":"\u0041\ud800x","payload": [ 1 , {"a" : -0.5e-3} ] } `,
+		`{` + id + `,"timestamp":"2024-02-29T23:59:59.999999999Z","event_type":"A","payload":"\ud83d\ude00"}`,
+		`{` + id + `,"timestamp":"2023-02-29T00:00:00Z","event_type":"A","payload":0}`,
+		`{` + id + `,"timestamp":"2026-01-02T24:00:00Z","event_type":"A","payload":0}`,
+		`{` + id + `,"timestamp":"2026-01-02T15:04:05.1234567891Z","event_type":"A","payload":0}`,
+		`{` + id + `,"timestamp":"2026-01-02t15:04:05z","event_type":"A","payload":0}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":01}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":1.}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":"\x"}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":"\u12"}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":tru}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":{}, "headers":{}}`,
+		`{"\u0069d":"0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f",` + ts + `,"event_type":"A","payload":null}`,
+		"{" + id + "," + ts + ",\"event_type\":\"A\xff\",\"payload\":\"\t\"}",
+		`{` + id + `,` + ts + `,"event_type":"A","payload":[[[[[[[[]]]]]]]]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := runtime.DecodeEvent(data)
+		want, werr := referenceDecode(data)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("DecodeEvent(%q): %v; the reference says %v", data, err, werr)
+		}
+		if err != nil {
+			if !errors.Is(err, runtime.ErrInvalidEvent) {
+				t.Fatalf("error %v does not match ErrInvalidEvent", err)
+			}
+			return
+		}
+		gp, _ := got.Payload.(json.RawMessage)
+		wp, _ := want.Payload.(json.RawMessage)
+		if got.ID != want.ID || got.Type != want.Type || !got.Timestamp.Equal(want.Timestamp) ||
+			got.Timestamp.Location() != time.UTC || got.CausationID != want.CausationID ||
+			got.CorrelationID != want.CorrelationID || string(gp) != string(wp) || !sameHeaders(got.Headers, want.Headers) {
+			t.Fatalf("DecodeEvent(%q) =\n%+v\nthe reference:\n%+v", data, got, want)
 		}
 	})
 }

@@ -431,7 +431,7 @@ func (c *Consumer) decode(e rawEntry) (ev runtime.Event, reason, detail string) 
 	if len(data) > c.b.cfg.maxEventSize {
 		return ev, ReasonTooLarge, fmt.Sprintf("the event is %d bytes, over the limit of %d (WithMaxEventSize)", len(data), c.b.cfg.maxEventSize)
 	}
-	ev, err := runtime.DecodeEvent([]byte(data))
+	ev, err := c.decoder.Decode([]byte(data))
 	if err != nil {
 		return ev, ReasonUndecodable, err.Error()
 	}

@@ -28,7 +28,8 @@ type Consumer struct {
 	topics  []string // event types, in the order of keys[firstStream-1:]
 	// streams read: the topics, then the service's inbox ("{bus}:in:SERVICE",
 	// where requeued dead letters go); names[i] names stream firstStream+i.
-	names []string
+	names   []string
+	decoder *runtime.Decoder // knows the topics: their names are not allocated per event
 	// keys are the script keys: dead letters, settled cursors, then one
 	// stream per topic; a topic's stream is keys[firstStream-1+i]. They
 	// never change; settleKeys (under mu) add the topics the service emits to.
@@ -124,6 +125,7 @@ func (b *Backend) Subscribe(ctx context.Context, sub runtime.Subscription) (runt
 	c.streams[b.InboxKey(sub.Service)] = len(c.keys) + 1
 	c.keys = append(c.keys, b.InboxKey(sub.Service))
 	c.names = append(c.names, "inbox")
+	c.decoder = runtime.NewDecoder(topics...)
 	c.settleKeys = slices.Clip(slices.Clone(c.keys))
 	c.emitTo = maps.Clone(c.streams)
 	if err := c.createGroups(ctx, false); err != nil {
