@@ -107,3 +107,19 @@ type Consumer interface {
 	// It is idempotent.
 	Close() error
 }
+
+// Deferrer is implemented by a Consumer that holds events it will hand out
+// later without anything new being published — failed events waiting for
+// their retry. RunUntilIdle is not idle while Deferred is above zero.
+type Deferrer interface {
+	// Deferred returns how many events the consumer will hand out later.
+	Deferred() int
+}
+
+// deferred returns how many events c will hand out later.
+func deferred(c Consumer) int {
+	if d, ok := c.(Deferrer); ok {
+		return d.Deferred()
+	}
+	return 0
+}

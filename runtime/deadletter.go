@@ -11,6 +11,7 @@ const (
 	ReasonMaxDeliveries    = "max_deliveries"     // handed out the most times allowed without success
 	ReasonUnencodable      = "unencodable_emit"   // what its handling emitted cannot be published
 	ReasonFailed           = "failed"             // an organ failed and the backend cannot redeliver (memory)
+	ReasonTimeout          = "timeout"            // an organ overran WithHandlerTimeout, at its last delivery
 )
 
 // PermanentReason returns the dead-letter reason of a handling failure that
@@ -22,6 +23,16 @@ func PermanentReason(cause error) string {
 		return ReasonUnknownEventType
 	case errors.Is(cause, ErrPayloadType):
 		return ReasonBadPayload
+	}
+	return ""
+}
+
+// FinalReason returns the dead-letter reason of a handling failure worth
+// retrying when it is the last: ReasonTimeout for an organ that overran its
+// timeout, and "" for any other (the backend says why it gave up).
+func FinalReason(cause error) string {
+	if errors.Is(cause, ErrTimeout) {
+		return ReasonTimeout
 	}
 	return ""
 }

@@ -15,6 +15,10 @@ type config struct {
 	start       StartPosition
 	pullBatch   int
 	maxSteps    int64
+	// middleware around each event, and around each organ call
+	middleware      []Middleware
+	organMiddleware []OrganMiddleware
+	handlerTimeout  time.Duration
 	logger      *slog.Logger
 	workers     int
 	pullTimeout time.Duration

@@ -42,6 +42,8 @@ type Runner struct {
 	backend  Backend
 	dispatch Dispatcher
 	cfg      config
+	handler  Handler      // dispatch inside the middleware
+	organs   OrganHandler // the organ middleware and timeout, or nil
 
 	subMu    sync.Mutex
 	consumer Consumer // once subscribed
@@ -57,7 +59,9 @@ type Runner struct {
 // NewRunner returns a Runner that feeds the events of its service
 // (WithService, WithTopics) from b to d.
 func NewRunner(b Backend, d Dispatcher, opts ...Option) *Runner {
-	return &Runner{backend: b, dispatch: d, cfg: newConfig(opts), stop: make(chan struct{})}
+	r := &Runner{backend: b, dispatch: d, cfg: newConfig(opts), stop: make(chan struct{})}
+	r.buildHandler()
+	return r
 }
 
 // Backend returns the bus the Runner consumes from.
@@ -333,10 +337,14 @@ func (r *Runner) next(ctx context.Context, st *runState, buf []Delivery) ([]Deli
 		return r.pull(ctx, st.consumer, buf, r.cfg.pullTimeout)
 	}
 	if !st.multi {
-		// One worker: nobody else can emit, so an empty queue means idle.
+		// One worker: nobody else can emit, so an empty queue means idle,
+		// unless the consumer will hand out a retry later.
 		ds, err := r.pull(ctx, st.consumer, buf, 0)
 		if err == nil && len(ds) == 0 && ctx.Err() == nil {
-			err = errIdle
+			if deferred(st.consumer) == 0 {
+				return ds, errIdle
+			}
+			return r.pull(ctx, st.consumer, buf, r.cfg.pullTimeout)
 		}
 		return ds, err
 	}
@@ -359,6 +367,16 @@ func (r *Runner) next(ctx context.Context, st *runState, buf []Delivery) ([]Deli
 		if ctx.Err() != nil {
 			st.mu.Unlock()
 			return ds, nil
+		}
+		if st.busy == 0 && deferred(st.consumer) > 0 {
+			// Nothing to do but wait for a retry: wait for it holding the
+			// lock, so that nobody decides the run is idle meanwhile.
+			ds, err := r.pull(ctx, st.consumer, buf, r.cfg.pullTimeout)
+			if len(ds) > 0 {
+				st.busy++
+			}
+			st.mu.Unlock()
+			return ds, err
 		}
 		if st.busy == 0 {
 			st.idle = true
@@ -428,7 +446,7 @@ func (r *Runner) safeDispatch(ctx context.Context, ev Event, out []Event) (emitt
 			emitted, err = out[:0], newPanicError("", p)
 		}
 	}()
-	return r.dispatch.Dispatch(ctx, ev, out)
+	return r.handler(ctx, ev, out)
 }
 
 func newPanicError(organ string, p any) *HandlerError {

@@ -436,6 +436,9 @@ func (c *Consumer) settleWith(op string, d runtime.Delivery, emitted []runtime.E
 func (c *Consumer) Nack(_ context.Context, d runtime.Delivery, emitted []runtime.Event, cause error) error {
 	reason := runtime.PermanentReason(cause)
 	if reason == "" {
+		reason = runtime.FinalReason(cause)
+	}
+	if reason == "" {
 		reason = runtime.ReasonFailed
 	}
 	detail := "unknown failure"

@@ -609,3 +609,47 @@ func (b *syncBuffer) Len() int {
 	defer b.mu.Unlock()
 	return b.buf.Len()
 }
+
+// An organ that overruns WithHandlerTimeout fails like any failing organ:
+// retried, then dead-lettered with reason "timeout"; the organ that ran
+// beside it has its events published with the dead letter, once.
+func TestHandlerTimeoutIsRetriedThenDeadLettered(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	b := dial(t, srv, redisstream.WithMaxDeliveries(2), redisstream.WithRetryBackoff(time.Millisecond, 5*time.Millisecond))
+	var r *runtime.Runner
+	var attempts atomic.Int64
+	d := runtime.DispatchFunc(func(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+		if in.Type != eventStep {
+			return out, nil
+		}
+		quick := func(ctx context.Context, organ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+			return runtime.AppendChild(out, in, "QUICK_DONE", Step{}), nil
+		}
+		slow := func(ctx context.Context, organ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+			attempts.Add(1)
+			<-ctx.Done()
+			return runtime.AppendChild(out, in, "SLOW_DONE", Step{}), nil
+		}
+		out, err1 := r.CallOrgan(ctx, "Quick", in, out, quick)
+		out, err2 := r.CallOrgan(ctx, "Slow", in, out, slow)
+		return out, errors.Join(err1, err2)
+	})
+	r = runtime.NewRunner(b, d, stepOptions(runtime.WithTopics(eventStep, "QUICK_DONE", "SLOW_DONE"),
+		runtime.WithHandlerTimeout(20*time.Millisecond), runtime.WithWorkers(4))...)
+	if err := r.RunUntilIdle(context.Background(), roots(0, 1)...); err != nil {
+		t.Fatal(err)
+	}
+	if n := attempts.Load(); n != 2 {
+		t.Fatalf("the slow organ ran %d times, want 2 (the max deliveries)", n)
+	}
+	dead, err := b.DeadLetters(context.Background(), stepsSvc, "", 10)
+	if err != nil || len(dead) != 1 || dead[0].Reason != runtime.ReasonTimeout || !strings.Contains(dead[0].Detail, "organ Slow: organ overran its timeout of 20ms") {
+		t.Fatalf("dead letters %+v (%v); want one with reason timeout naming organ Slow", dead, err)
+	}
+	for typ, want := range map[string]int64{"QUICK_DONE": 1, "SLOW_DONE": 0} {
+		if n, _ := client.XLen(context.Background(), b.TopicKey(typ)).Result(); n != want {
+			t.Errorf("%s published %d times, want %d", typ, n, want)
+		}
+	}
+}

@@ -125,7 +125,9 @@ for i, op in ipairs(ops) do
     r = -1
   elseif d >= maxDeliveries then
     publish(op.m)
-    deadletter(KEYS[s], id, 'max_deliveries', 'delivered ' .. d .. ' times, the limit; the last failure: ' .. op.d, d)
+    local reason = op.r
+    if reason == '' then reason = 'max_deliveries' end
+    deadletter(KEYS[s], id, reason, 'delivered ' .. d .. ' times, the limit; the last failure: ' .. op.d, d)
     r = -1
   else
     r = d

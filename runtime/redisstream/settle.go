@@ -17,7 +17,7 @@ import (
 type settleOp struct {
 	entry   entryRef
 	outcome outcome
-	reason  string // outcomeDead: the dead letter's reason
+	reason  string // the dead letter's reason: outcomeDead's, or outcomeRetry's when it is the last ("" for max_deliveries)
 	detail  string // outcomeDead, outcomeRetry: what went wrong
 	emits   []emit // published when the entry is acknowledged or dead-lettered
 }
@@ -83,7 +83,7 @@ func (c *Consumer) Nack(ctx context.Context, d runtime.Delivery, emitted []runti
 	if len(detail) > 2000 {
 		detail = detail[:2000] + "…"
 	}
-	op := &settleOp{outcome: outcomeRetry, detail: detail}
+	op := &settleOp{outcome: outcomeRetry, detail: detail, reason: runtime.FinalReason(cause)}
 	if reason := runtime.PermanentReason(cause); reason != "" {
 		op.outcome, op.reason = outcomeDead, reason
 	}
@@ -242,7 +242,7 @@ func (c *Consumer) settled(ctx context.Context, batch []*flight, res []int64) {
 			c.noteSettled(f)
 			c.b.stats.dead.Add(1)
 			reason := f.op.reason
-			if f.op.outcome == outcomeRetry {
+			if f.op.outcome == outcomeRetry && reason == "" {
 				reason = ReasonMaxDeliveries
 			}
 			log.LogAttrs(ctx, slog.LevelWarn, "redisstream: entry dead-lettered",
@@ -281,6 +281,20 @@ func (c *Consumer) backoff(d int64) time.Duration {
 		w = cfg.retryMax
 	}
 	return w/2 + rand.N(w/2+1)
+}
+
+// Deferred returns how many failed events wait for their retry: the Runner's
+// RunUntilIdle waits for them.
+func (c *Consumer) Deferred() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.retries {
+		if f := c.local[r.ref]; f != nil && f.retryDue.Equal(r.due) {
+			n++
+		}
+	}
+	return n
 }
 
 // nextRetry returns when the earliest retry is due.
