@@ -195,3 +195,21 @@ func TestNoMiddlewareCostsNothing(t *testing.T) {
 		t.Fatalf("%.2f allocations per event without middleware, want at most 1 (the payload's box)", perEvent)
 	}
 }
+
+// Handlers and middleware can tell which service they run for.
+func TestServiceFromContext(t *testing.T) {
+	b := memory.New()
+	defer b.Close()
+	var got string
+	d := runtime.DispatchFunc(func(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+		got = runtime.ServiceFrom(ctx)
+		return out, nil
+	})
+	r := runtime.NewRunner(b, d, runtime.WithService("oracle"), runtime.WithTopics("Q"), runtime.WithLogger(quietLogger()))
+	if err := r.RunUntilIdle(context.Background(), runtime.MustNewEvent("Q", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got != "oracle" {
+		t.Fatalf("ServiceFrom(ctx) = %q, want oracle", got)
+	}
+}

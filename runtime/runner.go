@@ -174,6 +174,15 @@ func (r *Runner) RunUntilIdle(ctx context.Context, start ...Event) error {
 	return ctx.Err()
 }
 
+type serviceKey struct{}
+
+// ServiceFrom returns the name of the service whose Runner handles the event
+// of ctx (the context handlers, middleware and organs get), or "".
+func ServiceFrom(ctx context.Context) string {
+	s, _ := ctx.Value(serviceKey{}).(string)
+	return s
+}
+
 // runState is what the workers of one run share.
 type runState struct {
 	consumer  Consumer
@@ -225,7 +234,7 @@ func (r *Runner) run(ctx context.Context, untilIdle bool, start []Event) error {
 			return fmt.Errorf("enqueue start events: %w", err)
 		}
 	}
-	handlerCtx := context.WithoutCancel(ctx)
+	handlerCtx := context.WithValue(context.WithoutCancel(ctx), serviceKey{}, r.cfg.service)
 	st := &runState{consumer: consumer, untilIdle: untilIdle, multi: r.cfg.workers > 1, changed: make(chan struct{})}
 	defer func() {
 		if r.stopping() {
