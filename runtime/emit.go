@@ -1,6 +1,10 @@
 package runtime
 
-import "github.com/google/uuid"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // MustNewEvent is NewEvent for a type known to be valid, such as a constant
 // that necrogen checked; it panics if eventType is blank.
@@ -15,12 +19,40 @@ func MustNewEvent(eventType string, payload any) Event {
 // AppendChild appends to out an event of eventType emitted while handling
 // parent (see NewChildEvent). Generated adapters call it with a constant that
 // necrogen checked; it panics if eventType is blank.
+//
+// When parent is an event the Runner is dispatching, the child gets its ID
+// and timestamp when the handling ends, before any middleware sees it: one
+// clock read stamps every child of a handled event.
 func AppendChild(out []Event, parent Event, eventType string, payload any) []Event {
-	ev, err := NewChildEvent(parent, eventType, payload)
-	if err != nil {
-		panic("necrostack: " + err.Error())
+	if !parent.stampChildren {
+		ev, err := NewChildEvent(parent, eventType, payload)
+		if err != nil {
+			panic("necrostack: " + err.Error())
+		}
+		return append(out, ev)
 	}
-	return append(out, ev)
+	if eventType == "" {
+		panic("necrostack: AppendChild: the event type is empty")
+	}
+	corr := parent.CorrelationID
+	if corr == uuid.Nil {
+		corr = parent.ID
+	}
+	return append(out, Event{Type: eventType, Payload: payload, CausationID: parent.ID, CorrelationID: corr, Headers: parent.Headers, unstamped: true})
+}
+
+// stamp gives the events AppendChild built while the Runner dispatched their
+// parent an ID and a timestamp, reading the clock once.
+func stamp(evs []Event) {
+	var now time.Time
+	for i := range evs {
+		if evs[i].unstamped {
+			if now.IsZero() {
+				now = time.Now().UTC()
+			}
+			evs[i].ID, evs[i].Timestamp, evs[i].unstamped = newID(now), now, false
+		}
+	}
 }
 
 // AppendEmitted appends envelopes that a handler built itself, after
@@ -29,6 +61,9 @@ func AppendChild(out []Event, parent Event, eventType string, payload any) []Eve
 // appended.
 func AppendEmitted(out []Event, parent Event, events ...Event) ([]Event, error) {
 	for i := range events {
+		if events[i].unstamped { // built by AppendChild: the Runner stamps it
+			continue
+		}
 		if err := events[i].Validate(); err != nil {
 			return out, err
 		}

@@ -55,7 +55,7 @@ func WithHandlerTimeout(d time.Duration) Option {
 
 // handler builds the event handler: the Dispatcher inside the middleware.
 func (r *Runner) buildHandler() {
-	h := Handler(r.dispatch.Dispatch)
+	h := Handler(r.dispatchAndStamp)
 	for i := len(r.cfg.middleware) - 1; i >= 0; i-- {
 		h = r.cfg.middleware[i](h)
 	}

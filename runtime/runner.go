@@ -305,7 +305,7 @@ func (r *Runner) handleBatch(ctx, handlerCtx context.Context, st *runState, batc
 			return fmt.Errorf("%w: the limit is %d events; event %s (%s) was not dispatched; raise WithMaxSteps or look for organs that emit in a cycle",
 				ErrMaxSteps, r.cfg.maxSteps, batch[i].ID, batch[i].Type)
 		}
-		*out = r.handle(ctx, handlerCtx, st.consumer, batch[i], (*out)[:0])
+		*out = r.handle(ctx, handlerCtx, st.consumer, &batch[i], (*out)[:0])
 		clear(*out) // drop payload references until the next event
 	}
 	return nil
@@ -431,14 +431,14 @@ func (r *Runner) pull(ctx context.Context, c Consumer, buf []Delivery, wait time
 // handle dispatches one delivery and settles it with the backend: Ack with
 // what it emitted, or Nack with the failure and what the organs that
 // succeeded emitted.
-func (r *Runner) handle(ctx, handlerCtx context.Context, c Consumer, d Delivery, out []Event) []Event {
-	out, err := r.safeDispatch(handlerCtx, d.Event, out)
+func (r *Runner) handle(ctx, handlerCtx context.Context, c Consumer, d *Delivery, out []Event) []Event {
+	out, err := r.safeDispatch(handlerCtx, &d.Event, out)
 	if err != nil {
 		r.logHandlerError(handlerCtx, d, err)
-		r.settle(ctx, handlerCtx, d, "nack", func() error { return c.Nack(handlerCtx, d, out, err) })
+		r.settle(ctx, handlerCtx, d, "nack", func() error { return c.Nack(handlerCtx, *d, out, err) })
 		return out
 	}
-	r.settle(ctx, handlerCtx, d, "ack", func() error { return c.Ack(handlerCtx, d, out) })
+	r.settle(ctx, handlerCtx, d, "ack", func() error { return c.Ack(handlerCtx, *d, out) })
 	if log := r.cfg.logger; log.Enabled(handlerCtx, slog.LevelDebug) {
 		log.LogAttrs(handlerCtx, slog.LevelDebug, "event handled",
 			slog.String(LogKeyEventID, d.ID.String()),
@@ -449,13 +449,23 @@ func (r *Runner) handle(ctx, handlerCtx context.Context, c Consumer, d Delivery,
 }
 
 // safeDispatch turns a panic that escaped the dispatcher into a HandlerError.
-func (r *Runner) safeDispatch(ctx context.Context, ev Event, out []Event) (emitted []Event, err error) {
+func (r *Runner) safeDispatch(ctx context.Context, ev *Event, out []Event) (emitted []Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			emitted, err = out[:0], newPanicError("", p)
 		}
 	}()
-	return r.handler(ctx, ev, out)
+	return r.handler(ctx, *ev, out)
+}
+
+// dispatchAndStamp dispatches in and stamps the children AppendChild built
+// for it.
+func (r *Runner) dispatchAndStamp(ctx context.Context, in Event, out []Event) ([]Event, error) {
+	n := len(out)
+	in.stampChildren = true
+	out, err := r.dispatch.Dispatch(ctx, in, out)
+	stamp(out[n:])
+	return out, err
 }
 
 func newPanicError(organ string, p any) *HandlerError {
@@ -465,7 +475,7 @@ func newPanicError(organ string, p any) *HandlerError {
 // settle calls an ack or nack, retrying a failure with backoff until it
 // succeeds, the failure is permanent, or the run stops; then the event is
 // left unsettled and a backend that redelivers hands it out again.
-func (r *Runner) settle(ctx, handlerCtx context.Context, d Delivery, what string, call func() error) {
+func (r *Runner) settle(ctx, handlerCtx context.Context, d *Delivery, what string, call func() error) {
 	err := call()
 	for attempt := 0; err != nil; attempt++ {
 		if errors.Is(err, ErrClosed) || errors.Is(err, ErrPermanent) || !r.sleepLogged(ctx, handlerCtx, d, what, attempt, err) {
@@ -478,7 +488,7 @@ func (r *Runner) settle(ctx, handlerCtx context.Context, d Delivery, what string
 	}
 }
 
-func (r *Runner) sleepLogged(ctx, logCtx context.Context, d Delivery, what string, attempt int, err error) bool {
+func (r *Runner) sleepLogged(ctx, logCtx context.Context, d *Delivery, what string, attempt int, err error) bool {
 	r.cfg.logger.LogAttrs(logCtx, slog.LevelError, "backend "+what+" failed; retrying",
 		slog.String(LogKeyEventID, d.ID.String()), slog.String(LogKeyEventType, d.Type),
 		slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
@@ -503,7 +513,7 @@ func (r *Runner) sleep(ctx context.Context, attempt int) bool {
 }
 
 // logHandlerError logs one line per failed organ.
-func (r *Runner) logHandlerError(ctx context.Context, d Delivery, err error) {
+func (r *Runner) logHandlerError(ctx context.Context, d *Delivery, err error) {
 	log := r.cfg.logger
 	if !log.Enabled(ctx, slog.LevelError) {
 		return
