@@ -107,6 +107,6 @@ func newID(now time.Time) uuid.UUID {
 	ms, frac := ns/1e6, ns%1e6*4096/1e6
 	binary.BigEndian.PutUint64(id[8:], rand.Uint64())
 	binary.BigEndian.PutUint64(id[0:], ms<<16|0x7000|frac) // version 7
-	id[8] = 0x80 | id[8]&0x3f                               // RFC 4122 variant
+	id[8] = 0x80 | id[8]&0x3f                              // RFC 4122 variant
 	return id
 }

@@ -10,20 +10,20 @@ import (
 type Option func(*config)
 
 type config struct {
-	service     string
-	topics      []string
-	start       StartPosition
-	pullBatch   int
-	maxSteps    int64
+	service   string
+	topics    []string
+	start     StartPosition
+	pullBatch int
+	maxSteps  int64
 	// middleware around each event, and around each organ call
 	middleware      []Middleware
 	organMiddleware []OrganMiddleware
 	handlerTimeout  time.Duration
-	logger      *slog.Logger
-	workers     int
-	pullTimeout time.Duration
-	backoffMin  time.Duration
-	backoffMax  time.Duration
+	logger          *slog.Logger
+	workers         int
+	pullTimeout     time.Duration
+	backoffMin      time.Duration
+	backoffMax      time.Duration
 }
 
 func newConfig(opts []Option) config {

@@ -15,7 +15,8 @@ import (
 // dial returns a backend on srv with a bus of its own, closed when t ends.
 func dial(t testing.TB, srv *redistest.Server, opts ...redisstream.Option) *redisstream.Backend {
 	t.Helper()
-	opts = append([]redisstream.Option{redisstream.WithBus(redistest.App(t)), redisstream.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	// Trimming off unless a test turns it on: tests read whole topics.
+	opts = append([]redisstream.Option{redisstream.WithBus(redistest.App(t)), redisstream.WithLogger(slog.New(slog.DiscardHandler)), redisstream.WithTrimEvery(0)}, opts...)
 	b, err := redisstream.Dial(context.Background(), srv.URL(), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ type Backend struct {
 }
 
 type stats struct {
-	acked, discarded, dead, retried, reclaimed, recreated, expired atomic.Int64
+	acked, discarded, dead, retried, reclaimed, recovered, recreated, expired atomic.Int64
 }
 
 var _ runtime.Backend = (*Backend)(nil)
@@ -144,10 +144,11 @@ func (b *Backend) ConsumerName() string { return b.cfg.consumer }
 // Stats counts what the backend's consumers did since it was created.
 type Stats struct {
 	Acked          int64 // inputs acknowledged with their emitted events
-	Discarded      int64 // inputs another consumer had reclaimed: what their handling emitted was dropped
+	Discarded      int64 // inputs no longer this consumer's at their settle (reclaimed by another, or settled by an earlier attempt whose reply was lost): what their handling emitted was dropped
 	DeadLettered   int64 // entries moved to a dead-letter stream
 	Retried        int64 // failed inputs scheduled to be handed out again
-	Reclaimed      int64 // entries taken over from another consumer, or back from this one's previous life
+	Reclaimed      int64 // entries taken over from another consumer idle past the claim idle time
+	Recovered      int64 // entries pending for this consumer that it did not hold: a previous life's, or a lost read's
 	GroupRecreated int64 // times a service's consumer group had vanished and was created again
 	Expired        int64 // silent consumers with nothing pending removed from a group
 }
@@ -161,6 +162,7 @@ func (b *Backend) Stats() Stats {
 		DeadLettered:   s.dead.Load(),
 		Retried:        s.retried.Load(),
 		Reclaimed:      s.reclaimed.Load(),
+		Recovered:      s.recovered.Load(),
 		GroupRecreated: s.recreated.Load(),
 		Expired:        s.expired.Load(),
 	}

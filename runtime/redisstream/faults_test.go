@@ -535,7 +535,25 @@ func TestOutageLongerThanClaimIdle(t *testing.T) {
 	serve(t, b1, c1, runtime.WithWorkers(4))
 	serve(t, b2, c2, runtime.WithWorkers(4))
 	<-outage
-	waitDone(t, client, b1, 1000*(lastHop+1), 60*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stats one %+v, two %+v", b1.Stats(), b2.Stats())
+			seen, _ := readSteps(t, client, b1.TopicKey(eventStep))
+			all := total(c1, c2)
+			n := 0
+			info, _ := client.Do(context.Background(), "XINFO", "STREAM", b1.TopicKey(eventStep)).Result()
+			t.Logf("xinfo: %v", info)
+			for root := range 1000 {
+				for hop := 0; hop <= lastHop; hop++ {
+					if seen[Step{root, hop}] == 0 && n < 5 {
+						n++
+						t.Logf("missing root %d hop %d; handled %d times; parent handled %d times (one %d, two %d)", root, hop, all[Step{root, hop}], all[Step{root, max(hop-1, 0)}], c1.count(Step{root, max(hop-1, 0)}), c2.count(Step{root, max(hop-1, 0)}))
+					}
+				}
+			}
+		}
+	})
+	waitDone(t, client, b1, 1000*(lastHop+1), 20*time.Second)
 	checkChains(t, client, b1.TopicKey(eventStep), 1000)
 	twice := 0
 	for _, n := range total(c1, c2) {

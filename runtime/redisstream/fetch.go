@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,11 +37,6 @@ func (c *Consumer) Pull(ctx context.Context, dst []runtime.Delivery, maxEvents i
 		}
 		if ctx.Err() != nil {
 			return dst, nil
-		}
-		// Everything fetched is handed out: write the settles waiting, so
-		// that the read sees what they emitted.
-		if err := c.flush(ctx); err != nil {
-			return dst, err
 		}
 		wait := time.Until(deadline)
 		if err := c.fetch(ctx, max(wait, 0)); err != nil {
@@ -82,12 +78,20 @@ func (c *Consumer) buffered() int {
 }
 
 // fetch fills the buffer, blocking up to wait for new entries when there is
-// nothing else to hand out.
+// nothing else to hand out, and writes the settles waiting.
 func (c *Consumer) fetch(ctx context.Context, wait time.Duration) error {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	return c.fetchLocked(ctx, wait)
+}
+
+// fetchLocked is fetch with readMu held. The settles waiting travel in the
+// same round trip as a first read that does not block (the script runs
+// first, so the read sees what they emitted); only when that read finds
+// nothing does a second one block, up to wait.
+func (c *Consumer) fetchLocked(ctx context.Context, wait time.Duration) error {
 	if c.buffered() > 0 {
-		return nil
+		return c.flush(ctx)
 	}
 	ctx, cancel := c.closeAware(ctx)
 	defer cancel()
@@ -95,34 +99,54 @@ func (c *Consumer) fetch(ctx context.Context, wait time.Duration) error {
 		return c.failed(ctx, err)
 	}
 	if c.buffered() > 0 {
+		return c.flush(ctx)
+	}
+	args := c.readArgs()
+	res, err := c.settleAndRead(ctx, args)
+	if err == nil && len(res) == 0 {
+		err = c.flush(ctx) // what did not fit in the first settle batch
+	}
+	if err == nil && len(res) == 0 && wait > 0 {
+		block := min(wait, c.b.cfg.block)
+		if due, ok := c.nextRetry(); ok {
+			block = min(block, max(time.Until(due), 0))
+		}
+		if block > 0 {
+			args.Block = max(block, time.Millisecond)
+			res, err = c.reader.read(ctx, args)
+		}
+	}
+	if errors.Is(err, redis.Nil) {
 		return nil
 	}
-	block := min(wait, c.b.cfg.block)
-	if due, ok := c.nextRetry(); ok {
-		block = min(block, max(time.Until(due), 0))
+	if err != nil {
+		return c.failed(ctx, err)
 	}
+	if c.admit(ctx, c.entries(res)) {
+		return c.flush(ctx)
+	}
+	return nil
+}
+
+// readArgs returns a read of every stream of the service that does not block.
+func (c *Consumer) readArgs() *redis.XReadGroupArgs {
 	streams := make([]string, 0, 2*len(c.names))
 	streams = append(streams, c.keys[firstStream-1:]...)
 	for range c.names {
 		streams = append(streams, ">")
 	}
-	args := &redis.XReadGroupArgs{
+	return &redis.XReadGroupArgs{
 		Group:    c.service,
 		Consumer: c.name,
 		Streams:  streams,
 		Count:    int64(max(c.b.cfg.batchSize/len(c.names), 1)),
 		Block:    -1, // no BLOCK: return at once
 	}
-	if block > 0 {
-		args.Block = max(block, time.Millisecond)
-	}
-	res, err := c.reader.read(ctx, args)
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return c.failed(ctx, fmt.Errorf("redisstream: read the topics of service %s as %s: %w", c.service, c.name, err))
-	}
+}
+
+// entries turns a read's reply into entries, in the order they were added
+// across topics, as near as their ids tell.
+func (c *Consumer) entries(res []redis.XStream) []rawEntry {
 	var entries []rawEntry
 	for _, s := range res {
 		for _, m := range s.Messages {
@@ -130,24 +154,63 @@ func (c *Consumer) fetch(ctx context.Context, wait time.Duration) error {
 			for k, v := range m.Values {
 				fields = append(fields, k, v)
 			}
-			entries = append(entries, rawEntry{entryRef{c.streams[s.Stream], m.ID}, fields, 1})
+			entries = append(entries, rawEntry{entryRef: entryRef{c.streams[s.Stream], m.ID}, fields: fields, deliveries: 1})
 		}
 	}
-	// One read over several topics: hand the entries out in the order they
-	// were added, as near as their ids tell.
-	slices.SortStableFunc(entries, func(a, b rawEntry) int {
-		switch {
-		case lessID(a.id, b.id):
-			return -1
-		case lessID(b.id, a.id):
-			return 1
+	if len(res) > 1 {
+		slices.SortStableFunc(entries, func(a, b rawEntry) int {
+			switch {
+			case lessID(a.id, b.id):
+				return -1
+			case lessID(b.id, a.id):
+				return 1
+			}
+			return 0
+		})
+	}
+	return entries
+}
+
+// settleAndRead writes up to one batch of the settles waiting and reads, in
+// one pipeline. A read that succeeds is returned even when the settle
+// failed: those settles stay waiting, and what was read is this consumer's.
+func (c *Consumer) settleAndRead(ctx context.Context, args *redis.XReadGroupArgs) ([]redis.XStream, error) {
+	c.settleMu.Lock()
+	defer c.settleMu.Unlock()
+	batch, keys, held := c.nextBatch()
+	if len(batch) == 0 {
+		res, err := c.b.client.XReadGroup(ctx, args).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
 		}
-		return 0
+		if err != nil {
+			err = fmt.Errorf("redisstream: read the topics of service %s as %s: %w", c.service, c.name, err)
+		}
+		return res, err
+	}
+	var settle *redis.Cmd
+	var read *redis.XStreamSliceCmd
+	_, _ = c.b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		settle = settleScript.EvalSha(ctx, p, keys, c.argv(packBatch(batch, held))...)
+		read = p.XReadGroup(ctx, args)
+		return nil
 	})
-	if c.admit(ctx, entries) {
-		return c.flush(ctx)
+	res, err := settle.Int64Slice()
+	if err != nil && (strings.HasPrefix(err.Error(), "NOSCRIPT") || isNoGroup(err)) {
+		res, err = c.writeBatch(ctx, keys, batch, held) // loads the script, or recreates the groups
+	} else if err == nil {
+		err = checkResults(res, batch)
 	}
-	return nil
+	if err != nil {
+		c.failed(ctx, err)
+	} else {
+		c.done(ctx, batch, res)
+	}
+	rres, rerr := read.Result()
+	if rerr != nil && !errors.Is(rerr, redis.Nil) {
+		return nil, fmt.Errorf("redisstream: read the topics of service %s as %s: %w", c.service, c.name, rerr)
+	}
+	return rres, nil
 }
 
 // closeAware returns a context that also ends when the consumer closes.
@@ -200,23 +263,20 @@ func (c *Consumer) claimAll(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		c.outage = false
-		// Other consumers are refreshing theirs: give them time before
-		// taking entries that look abandoned.
-		c.claimAfter = time.Now().Add(c.b.cfg.claimIdle / 2)
+		// Other consumers are refreshing theirs: give them the time a live
+		// consumer takes to refresh what it holds before taking entries that
+		// look abandoned.
+		c.claimAfter = time.Now().Add(c.b.cfg.claimIdle)
 		c.mu.Unlock()
+		// A read whose reply the outage lost left entries pending for this
+		// consumer that it never saw: take them now, before anyone else.
+		c.drained = false
 		c.log().LogAttrs(ctx, slog.LevelInfo, "redisstream: Redis is back; refreshed the entries this consumer holds",
 			slog.String("service", c.service))
 	}
 	if !c.drained {
-		for i := range c.names {
-			after := "0-0"
-			for after != "" {
-				next, err := c.claim(ctx, claimOwnScript, firstStream+i, after, c.b.cfg.batchSize)
-				if err != nil {
-					return err
-				}
-				after = next
-			}
+		if err := c.drain(ctx); err != nil {
+			return err
 		}
 		c.drained = true
 	}
@@ -236,6 +296,43 @@ func (c *Consumer) claimAll(ctx context.Context) error {
 		c.nextTrim = now.Add(c.b.cfg.trimEvery)
 		if err := c.b.trimIfLeased(ctx, c.b.cfg.trimEvery); err != nil && ctx.Err() == nil {
 			c.log().LogAttrs(ctx, slog.LevelWarn, "redisstream: trim failed", slog.String("error", err.Error()))
+		}
+	}
+	return nil
+}
+
+// drain takes back the entries pending for this consumer that it does not
+// hold: what its previous life left (a restarted process with a stable
+// name), or what a read whose reply was lost delivered to it.
+func (c *Consumer) drain(ctx context.Context) error {
+	for i := range c.names {
+		stream := firstStream + i
+		after := "-"
+		for {
+			p, err := c.b.client.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: c.stream(stream), Group: c.service, Start: after, End: "+",
+				Count: int64(c.b.cfg.batchSize), Consumer: c.name,
+			}).Result()
+			if err != nil {
+				return fmt.Errorf("redisstream: list the entries %s holds in %s: %w", c.name, c.stream(stream), err)
+			}
+			args := []any{stream}
+			c.mu.Lock()
+			for _, e := range p {
+				if _, held := c.local[entryRef{stream, e.ID}]; !held {
+					args = append(args, e.ID)
+				}
+			}
+			c.mu.Unlock()
+			if len(args) > 1 {
+				if _, err := c.claimAs(ctx, true, claimIDsScript, args...); err != nil {
+					return err
+				}
+			}
+			if len(p) < c.b.cfg.batchSize {
+				return nil
+			}
+			after = "(" + p[len(p)-1].ID
 		}
 	}
 	return nil
@@ -329,11 +426,17 @@ type rawEntry struct {
 	entryRef
 	fields     []any
 	deliveries int64
+	own        bool // pending for this consumer, which did not know it (drain)
 }
 
 // claim runs a claim script on the topic args[0] and admits what it takes;
 // it returns the script's cursor, "" when the pass is done.
 func (c *Consumer) claim(ctx context.Context, script *redis.Script, args ...any) (string, error) {
+	return c.claimAs(ctx, false, script, args...)
+}
+
+// claimAs is claim; own says the entries were this consumer's already.
+func (c *Consumer) claimAs(ctx context.Context, own bool, script *redis.Script, args ...any) (string, error) {
 	res, err := script.Run(ctx, c.b.client, c.keys, c.argv(args...)...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("redisstream: claim entries of %s for service %s: %w", c.stream(args[0].(int)), c.service, err)
@@ -347,6 +450,9 @@ func (c *Consumer) claim(ctx context.Context, script *redis.Script, args ...any)
 		c.log().LogAttrs(ctx, slog.LevelWarn, "redisstream: entries delivered too often were dead-lettered",
 			slog.String("service", c.service), slog.Int64("entries", reply.dead),
 			slog.Int("max_deliveries", c.b.cfg.maxDeliveries), slog.String("dead_letters", c.keys[keyDead-1]))
+	}
+	for i := range reply.entries {
+		reply.entries[i].own = own
 	}
 	if c.admit(ctx, reply.entries) {
 		return reply.next, c.flush(ctx)
@@ -380,7 +486,7 @@ func parseClaim(stream int, res []any) (claimReply, error) {
 		id, _ := triple[0].(string)
 		fields, _ := triple[1].([]any)
 		deliveries, _ := triple[2].(int64)
-		r.entries = append(r.entries, rawEntry{entryRef{stream, id}, fields, deliveries})
+		r.entries = append(r.entries, rawEntry{entryRef: entryRef{stream, id}, fields: fields, deliveries: deliveries})
 	}
 	return r, nil
 }
@@ -399,8 +505,11 @@ func (c *Consumer) admit(ctx context.Context, entries []rawEntry) (dead bool) {
 		if _, ok := c.local[e.entryRef]; ok {
 			continue // fetched earlier and not settled yet
 		}
-		if e.deliveries > 1 {
-			c.b.stats.reclaimed.Add(1) // from another consumer, or this one's previous life
+		switch {
+		case e.own:
+			c.b.stats.recovered.Add(1)
+		case e.deliveries > 1:
+			c.b.stats.reclaimed.Add(1)
 		}
 		ev, reason, detail := c.decode(e)
 		f := &flight{entryRef: e.entryRef, ev: ev, deliveries: e.deliveries}

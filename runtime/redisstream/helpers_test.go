@@ -314,6 +314,7 @@ func processMain() int {
 		redisstream.WithConsumer(os.Getenv("NECRO_CONSUMER")),
 		redisstream.WithClaimIdle(claimIdle),
 		redisstream.WithConsumerExpiry(expiry),
+		redisstream.WithTrimEvery(0), // the tests read whole topics
 		redisstream.WithLogger(logger))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

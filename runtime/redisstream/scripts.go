@@ -88,54 +88,72 @@ local function less(a, b)
 end
 `, keyDead, keyCursors, outcomeAck, outcomeRetry, outcomeDead)
 
-// settleScript settles a batch. ARGV[4] is the batch, MessagePack-encoded
-// (see settleOp.append): an array of ops, each a map
+// settleScript settles a batch. ARGV[4] is the batch in the binary layout of
+// settle.go (batchHeader, then each stream's range, then each op: see
+// packBatch and settleOp.append), read here with Lua's struct library and
+// the same formats.
 //
-//	s: KEYS index of the input's topic, e: its entry id, o: outcome,
-//	r: dead-letter reason, d: detail, m: emitted events as {KEYS index, envelope}
-//
-// Each op applies only if its entry is still pending for this consumer. It
-// returns one integer per op: 1 acknowledged, 0 not owned (another consumer
-// reclaimed it: nothing written), -1 dead-lettered, or, for a retry, the
-// entry's delivery count so far. The settled cursor of each topic moves to
-// the newest entry settled.
-var settleScript = redis.NewScript(luaCommon + `
-local ops = cmsgpack.unpack(ARGV[4])
-local holds, acks, newest, out = {}, {}, {}, {}
-local function publish(emits)
-  for _, m in ipairs(emits) do
-    redis.call('XADD', KEYS[m[1]], '*', 'event', m[2])
+// Each op applies only if its entry is still pending for this consumer: one
+// XPENDING per topic, over the range of the batch's entries in it, says
+// which are. It returns one integer per op: 1 acknowledged, 0 not owned
+// (another consumer reclaimed it: nothing written), -1 dead-lettered, or,
+// for a retry, the entry's delivery count so far. The settled cursor of each
+// topic where an entry was settled moves to the batch's newest entry of it.
+var settleScript = redis.NewScript(luaCommon + fmt.Sprintf(`
+local b, pos = ARGV[4], 1
+local nstreams, nops, held
+nstreams, nops, held, pos = struct.unpack('%s', b, pos)
+local holds, newest, acks, settled, out = {}, {}, {}, {}, {}
+for _ = 1, nstreams do
+  local s, first, last
+  s, first, last, pos = struct.unpack('%s', b, pos)
+  newest[s] = last
+  local mine, list = {}, redis.call('XPENDING', KEYS[s], group, first, last, held, consumer)
+  for _, p in ipairs(list) do mine[p[1]] = p[4] end
+  -- Entries this consumer holds unknowingly (a lost read's) may fill the
+  -- list: then the ones not in it are looked up one by one.
+  if #list >= held then
+    setmetatable(mine, {__index = function(_, id) return owned(KEYS[s], id) end})
   end
+  holds[s] = mine
 end
-for i, op in ipairs(ops) do
-  local s, id = op.s, op.e
-  if not holds[s] then holds[s] = holder(KEYS[s], #ops) end
-  local d = holds[s](id)
+for i = 1, nops do
+  local s, o, id, reason, detail, nemits
+  s, o, id, reason, detail, nemits, pos = struct.unpack('%s', b, pos)
+  local d = holds[s][id]
+  local emits = {}
+  for j = 1, nemits do
+    local to, env
+    to, env, pos = struct.unpack('%s', b, pos)
+    emits[j] = {to, env}
+  end
   local r = 0
+  local function publish()
+    for _, m in ipairs(emits) do
+      redis.call('XADD', KEYS[m[1]], '*', 'event', m[2])
+    end
+  end
   if not d then
     r = 0
-  elseif op.o == ACK then
-    publish(op.m)
+  elseif o == ACK then
+    publish()
     acks[s] = acks[s] or {}
     acks[s][#acks[s] + 1] = id
     r = 1
-  elseif op.o == DEAD then
-    publish(op.m)
-    deadletter(KEYS[s], id, op.r, op.d, d)
+  elseif o == DEAD then
+    publish()
+    deadletter(KEYS[s], id, reason, detail, d)
     r = -1
   elseif d >= maxDeliveries then
-    publish(op.m)
-    local reason = op.r
+    publish()
     if reason == '' then reason = 'max_deliveries' end
-    deadletter(KEYS[s], id, reason, 'delivered ' .. d .. ' times, the limit; the last failure: ' .. op.d, d)
+    deadletter(KEYS[s], id, reason, 'delivered ' .. d .. ' times, the limit; the last failure: ' .. detail, d)
     r = -1
   else
     r = d
   end
   out[i] = r
-  if r == 1 or r == -1 then
-    if not newest[s] or less(newest[s], id) then newest[s] = id end
-  end
+  if r == 1 or r == -1 then settled[s] = true end
 end
 -- The plain acks go in one XACK per topic; the script is atomic, so nobody
 -- sees the events added before their input is acknowledged.
@@ -144,12 +162,12 @@ for s, ids in pairs(acks) do
     redis.call('XACK', KEYS[s], group, unpack(ids, j, math.min(j + 999, #ids)))
   end
 end
-for s, id in pairs(newest) do
+for s in pairs(settled) do
   local cur = redis.call('HGET', cursors, KEYS[s])
-  if not cur or less(cur, id) then redis.call('HSET', cursors, KEYS[s], id) end
+  if not cur or less(cur, newest[s]) then redis.call('HSET', cursors, KEYS[s], newest[s]) end
 end
 return out
-`)
+`, batchHeader, batchStream, opHeader, opEmit))
 
 // The claim scripts take entries of one topic (ARGV[4], a KEYS index) for
 // this consumer, counting a delivery for each, and dead-letter those
@@ -174,22 +192,8 @@ local function claimOne(id)
 end
 `
 
-// claimOwnScript takes this consumer's own pending entries after id
-// ARGV[5], at most ARGV[6]: what a restarted process left behind.
-var claimOwnScript = redis.NewScript(luaCommon + luaTake + `
-local count = tonumber(ARGV[6])
-local p = redis.call('XPENDING', stream, group, '(' .. ARGV[5], '+', count, consumer)
-local last = '0-0'
-for _, e in ipairs(p) do
-  claimOne(e[1])
-  last = e[1]
-end
-if #p < count then last = '0-0' end
-return {last, out, deadCount}
-`)
-
-// claimIDsScript takes entries ARGV[5..] back for their retry, when they
-// are still pending for this consumer.
+// claimIDsScript takes entries ARGV[5..] that are pending for this
+// consumer: back for their retry, or that it does not hold (drain).
 var claimIDsScript = redis.NewScript(luaCommon + luaTake + `
 for i = 5, #ARGV do
   if owned(stream, ARGV[i]) then claimOne(ARGV[i]) end

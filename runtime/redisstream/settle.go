@@ -3,6 +3,7 @@ package redisstream
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -13,7 +14,7 @@ import (
 )
 
 // settleOp is how one entry is settled: the typed value the settle script
-// reads (see settleScript for its encoding).
+// reads.
 type settleOp struct {
 	entry   entryRef
 	outcome outcome
@@ -28,19 +29,49 @@ type emit struct {
 	envelope string
 }
 
-// append encodes op as a MessagePack map.
+// The binary layout of a settle batch, in the formats of Lua's struct
+// library (big-endian; "c0" is a string whose length is the number read just
+// before it), which the settle script reads with these same strings:
+//
+//	batchHeader                    the number of streams, the number of ops, how many entries
+//	                               this consumer holds (the most XPENDING can list)
+//	batchStream × streams          a stream's KEYS index, the first and last entry ids of the batch in it
+//	opHeader × ops, each followed by
+//	  opEmit × emits               an emitted event: its topic's KEYS index and envelope
+const (
+	batchHeader = ">HHI"
+	batchStream = ">HBc0Bc0"
+	opHeader    = ">HBBc0Bc0Hc0H" // stream, outcome, entry id, reason, detail, number of emits
+	opEmit      = ">HIc0"         // topic, envelope
+)
+
+// append encodes op in the layout of opHeader and opEmit.
 func (op *settleOp) append(dst []byte) []byte {
-	dst = mpMap(dst, 6)
-	dst = mpUint(mpString(dst, "s"), uint64(op.entry.stream))
-	dst = mpString(mpString(dst, "e"), op.entry.id)
-	dst = mpUint(mpString(dst, "o"), uint64(op.outcome))
-	dst = mpString(mpString(dst, "r"), op.reason)
-	dst = mpString(mpString(dst, "d"), op.detail)
-	dst = mpArray(mpString(dst, "m"), len(op.emits))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(op.entry.stream))
+	dst = append(dst, byte(op.outcome))
+	dst = appendStr8(dst, op.entry.id)
+	dst = appendStr8(dst, op.reason)
+	dst = appendStr16(dst, op.detail)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(op.emits)))
 	for _, m := range op.emits {
-		dst = mpString(mpUint(mpArray(dst, 2), uint64(m.stream)), m.envelope)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(m.stream))
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.envelope)))
+		dst = append(dst, m.envelope...)
 	}
 	return dst
+}
+
+// appendStr8 appends s with a one-byte length (struct's "Bc0"); entry ids and
+// reasons are far shorter than 256 bytes.
+func appendStr8(dst []byte, s string) []byte {
+	s = s[:min(len(s), 255)]
+	return append(append(dst, byte(len(s))), s...)
+}
+
+// appendStr16 appends s with a two-byte length (struct's ">Hc0").
+func appendStr16(dst []byte, s string) []byte {
+	s = s[:min(len(s), 65535)]
+	return append(binary.BigEndian.AppendUint16(dst, uint16(len(s))), s...)
 }
 
 // settleResult is what the settle script says of one op.
@@ -149,9 +180,16 @@ func (c *Consumer) settle(ctx context.Context, what string, d runtime.Delivery, 
 		c.pending = append(c.pending, f)
 	}
 	write := now || len(c.buf) == 0 || len(c.pending) >= c.b.cfg.batchSize
+	fetch := !now && len(c.buf) == 0
 	c.mu.Unlock()
 	if !write {
 		return nil
+	}
+	// Everything fetched is handed out: write the settles in the same round
+	// trip as the next read, unless another worker is reading.
+	if fetch && c.readMu.TryLock() {
+		defer c.readMu.Unlock()
+		return c.fetchLocked(ctx, 0)
 	}
 	return c.flush(ctx)
 }
@@ -181,42 +219,105 @@ func (c *Consumer) flush(ctx context.Context) error {
 	c.settleMu.Lock()
 	defer c.settleMu.Unlock()
 	for {
-		c.mu.Lock()
-		n := min(len(c.pending), c.b.cfg.batchSize)
-		batch := make([]*flight, n)
-		copy(batch, c.pending[:n])
-		keys := c.settleKeys
-		c.mu.Unlock()
-		if n == 0 {
+		batch, keys, held := c.nextBatch()
+		if len(batch) == 0 {
 			return nil
 		}
-		res, err := c.runSettle(ctx, keys, batch)
-		if isNoGroup(err) {
-			if err = c.recoverGroups(ctx, err); err == nil {
-				res, err = c.runSettle(ctx, keys, batch)
-			}
-		}
+		res, err := c.writeBatch(ctx, keys, batch, held)
 		if err != nil {
 			c.failed(ctx, err)
-			return fmt.Errorf("redisstream: settle %d events of service %s (they stay pending and are written again with the next Pull): %w", n, c.service, err)
+			return err
 		}
-		c.mu.Lock()
-		c.pending = c.pending[n:]
-		c.mu.Unlock()
-		c.settled(ctx, batch, res)
+		c.done(ctx, batch, res)
 	}
 }
 
-func (c *Consumer) runSettle(ctx context.Context, keys []string, batch []*flight) ([]int64, error) {
-	packed := mpArray(nil, len(batch))
+// nextBatch returns up to batchSize settles waiting, oldest first, and the
+// keys their script needs; settleMu is held.
+func (c *Consumer) nextBatch() (batch []*flight, keys []string, held int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(c.pending), c.b.cfg.batchSize)
+	return slices.Clone(c.pending[:n]), c.settleKeys, len(c.local) + n
+}
+
+// done drops a written batch from the settles waiting and acts on the
+// results; settleMu is held.
+func (c *Consumer) done(ctx context.Context, batch []*flight, res []int64) {
+	c.mu.Lock()
+	c.pending = c.pending[len(batch):]
+	c.mu.Unlock()
+	c.settled(ctx, batch, res)
+}
+
+// writeBatch runs the settle script on batch, recreating the service's
+// groups once if one vanished.
+func (c *Consumer) writeBatch(ctx context.Context, keys []string, batch []*flight, held int) ([]int64, error) {
+	res, err := c.runSettle(ctx, keys, batch, held)
+	if isNoGroup(err) {
+		if err = c.recoverGroups(ctx, err); err == nil {
+			res, err = c.runSettle(ctx, keys, batch, held)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstream: settle %d events of service %s (they stay pending and are written again with the next Pull): %w", len(batch), c.service, err)
+	}
+	return res, nil
+}
+
+// packBatch encodes a batch for the settle script: its header, the range of
+// entries of each stream in it, then the ops.
+func packBatch(batch []*flight, held int) string {
+	type span struct {
+		stream      int
+		first, last string
+	}
+	var spans []span
+	for _, f := range batch {
+		i := slices.IndexFunc(spans, func(s span) bool { return s.stream == f.stream })
+		switch {
+		case i < 0:
+			spans = append(spans, span{f.stream, f.id, f.id})
+		case lessID(f.id, spans[i].first):
+			spans[i].first = f.id
+		case lessID(spans[i].last, f.id):
+			spans[i].last = f.id
+		}
+	}
+	size := 4
+	for _, f := range batch {
+		size += 16 + len(f.op.entry.id) + len(f.op.reason) + len(f.op.detail)
+		for _, m := range f.op.emits {
+			size += 6 + len(m.envelope)
+		}
+	}
+	packed := make([]byte, 0, size+len(spans)*48)
+	packed = binary.BigEndian.AppendUint16(packed, uint16(len(spans)))
+	packed = binary.BigEndian.AppendUint16(packed, uint16(len(batch)))
+	packed = binary.BigEndian.AppendUint32(packed, uint32(held))
+	for _, s := range spans {
+		packed = binary.BigEndian.AppendUint16(packed, uint16(s.stream))
+		packed = appendStr8(appendStr8(packed, s.first), s.last)
+	}
 	for _, f := range batch {
 		packed = f.op.append(packed)
 	}
-	res, err := settleScript.Run(ctx, c.b.client, keys, c.argv(packed)...).Int64Slice()
-	if err == nil && len(res) != len(batch) {
-		err = fmt.Errorf("settle script returned %d results for %d entries", len(res), len(batch))
+	return string(packed)
+}
+
+func (c *Consumer) runSettle(ctx context.Context, keys []string, batch []*flight, held int) ([]int64, error) {
+	res, err := settleScript.Run(ctx, c.b.client, keys, c.argv(packBatch(batch, held))...).Int64Slice()
+	if err == nil {
+		err = checkResults(res, batch)
 	}
 	return res, err
+}
+
+func checkResults(res []int64, batch []*flight) error {
+	if len(res) != len(batch) {
+		return fmt.Errorf("redisstream: the settle script returned %d results for %d entries", len(res), len(batch))
+	}
+	return nil
 }
 
 // settled forgets the entries of a written batch and acts on the results.
@@ -235,7 +336,7 @@ func (c *Consumer) settled(ctx context.Context, batch []*flight, res []int64) {
 		case r == resultNotOwned:
 			delete(c.local, f.entryRef)
 			c.b.stats.discarded.Add(1)
-			log.LogAttrs(ctx, slog.LevelWarn, "redisstream: another consumer reclaimed the entry before it was settled; what its handling emitted is dropped, the other consumer handles it again",
+			log.LogAttrs(ctx, slog.LevelWarn, "redisstream: the entry was no longer this consumer's when it was settled: another consumer reclaimed it (and handles it again), or an earlier attempt of this settle was written though its reply was lost; what its handling emitted now is dropped",
 				slog.String("service", c.service), slog.String("entry", f.id), slog.String(runtime.LogKeyEventID, f.ev.ID.String()), slog.String(runtime.LogKeyEventType, f.ev.Type))
 		case r == resultDeadLettered:
 			delete(c.local, f.entryRef)
