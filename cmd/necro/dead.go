@@ -434,9 +434,7 @@ the purge was not confirmed.
 		if !e.tty {
 			return usageError("dead purge: would purge %s; confirm on a terminal, or pass -yes", what)
 		}
-		fmt.Fprintf(e.stderr, "Purge %s? This cannot be undone. [y/N] ", what)
-		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !confirm(e, fmt.Sprintf("Purge %s? This cannot be undone. [y/N] ", what)) {
 			return noMatch("nothing purged")
 		}
 	}
@@ -452,4 +450,23 @@ the purge was not confirmed.
 	}
 	_, err = fmt.Fprintf(e.stdout, "purged %s of service %s\n", letters(int(n)), svc)
 	return err
+}
+
+// confirm asks question on the terminal and reports whether the answer is
+// yes. An interrupt while it waits is a no.
+func confirm(e env, question string) bool {
+	fmt.Fprint(e.stderr, question)
+	answer := make(chan string, 1)
+	go func() { // left blocked on the terminal after an interrupt: necro exits
+		a, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		answer <- a
+	}()
+	select {
+	case a := <-answer:
+		a = strings.ToLower(strings.TrimSpace(a))
+		return a == "y" || a == "yes"
+	case <-e.ctx.Done():
+		fmt.Fprintln(e.stderr)
+		return false
+	}
 }

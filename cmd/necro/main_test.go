@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ type invocation struct {
 	env   map[string]string // its environment: nothing else is seen
 	tty   bool
 	stdin string
+	in    io.Reader // instead of stdin
 	ctx   context.Context
 }
 
@@ -40,8 +43,12 @@ func necro(inv invocation) (int, string, string) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	var in io.Reader = strings.NewReader(inv.stdin)
+	if inv.in != nil {
+		in = inv.in
+	}
 	code := run(inv.args, env{
-		ctx: ctx, stdin: strings.NewReader(inv.stdin), stdout: &stdout, stderr: &stderr, tty: inv.tty,
+		ctx: ctx, stdin: in, stdout: &stdout, stderr: &stderr, tty: inv.tty,
 		getenv: func(k string) string { return inv.env[k] },
 	})
 	return code, stdout.String(), stderr.String()
@@ -268,6 +275,43 @@ func TestGolden(t *testing.T) {
 	}
 	step("dead_ls_after_rerun", "dead", "ls", "-bus", "shop", "payments")
 	step("stats_after_rerun", "stats", "-bus", "shop")
+}
+
+// An interrupt while purge waits for an answer is a no: nothing purged.
+func TestPurgePromptInterrupted(t *testing.T) {
+	srv := redistest.Start(t, redistest.Own())
+	seedShop(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	terminal, _ := io.Pipe() // nobody answers
+	asked := &promptWatcher{asked: make(chan struct{})}
+	done := make(chan int, 1)
+	var stderr strings.Builder
+	go func() {
+		done <- run([]string{"dead", "purge", "-bus", "shop", "-all", "payments"}, env{
+			ctx: ctx, stdin: terminal, stdout: io.Discard, stderr: io.MultiWriter(&stderr, asked), tty: true,
+			getenv: func(k string) string { return map[string]string{"NECRO_REDIS_URL": srv.URL()}[k] },
+		})
+	}()
+	<-asked.asked
+	cancel()
+	if code := <-done; code != exitNoMatch || !strings.Contains(stderr.String(), "nothing purged") {
+		t.Fatalf("purge interrupted at the prompt: exit %d, stderr %q", code, stderr.String())
+	}
+	if n, _ := srv.Client(t).XLen(context.Background(), "{shop}:dead:payments").Result(); n != 3 {
+		t.Fatalf("%d dead letters after an interrupted purge, want all 3", n)
+	}
+}
+
+// promptWatcher closes asked once something is written to it.
+type promptWatcher struct {
+	asked chan struct{}
+	once  sync.Once
+}
+
+func (w *promptWatcher) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.asked) })
+	return len(p), nil
 }
 
 // tail with no -from follows only what is published after it starts.
