@@ -92,11 +92,6 @@ func main() {
 	os.Exit(code)
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 const usage = `usage: necro stats [flags]
        necro tail [-n N] [-from ID] [flags] TOPIC
        necro dead ls [-reason R] [-topic T] [-n N] [flags] SERVICE [ID...]
