@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 // The metrics of NecroStack: names, and the keys of their attributes.
@@ -64,45 +65,61 @@ const maxAttrSets = 10_000
 
 func (m *instruments) init(meter metric.Meter) {
 	var err error
+	noops := noop.NewMeterProvider().Meter(ScopeName)
 	buckets := metric.WithExplicitBucketBoundaries(DurationBuckets...)
-	m.handled, err = meter.Int64Counter(MetricEventsHandled, metric.WithUnit("{event}"),
-		metric.WithDescription("Events handled by a service, by type and outcome."))
-	handle(err)
-	m.eventDur, err = meter.Float64Histogram(MetricEventDuration, metric.WithUnit("s"), buckets,
-		metric.WithDescription("How long a service took to handle an event, all its organs included."))
-	handle(err)
-	m.organCalls, err = meter.Int64Counter(MetricOrganCalls, metric.WithUnit("{call}"),
-		metric.WithDescription("Organ calls, by organ, event type and outcome."))
-	handle(err)
-	m.organDur, err = meter.Float64Histogram(MetricOrganDuration, metric.WithUnit("s"), buckets,
-		metric.WithDescription("How long an organ took to handle an event."))
-	handle(err)
+	if m.handled, err = meter.Int64Counter(MetricEventsHandled, metric.WithUnit("{event}"),
+		metric.WithDescription("Events handled by a service, by type and outcome.")); err != nil {
+		otel.Handle(err)
+		m.handled, _ = noops.Int64Counter(MetricEventsHandled)
+	}
+	if m.eventDur, err = meter.Float64Histogram(MetricEventDuration, metric.WithUnit("s"), buckets,
+		metric.WithDescription("How long a service took to handle an event, all its organs included.")); err != nil {
+		otel.Handle(err)
+		m.eventDur, _ = noops.Float64Histogram(MetricEventDuration)
+	}
+	if m.organCalls, err = meter.Int64Counter(MetricOrganCalls, metric.WithUnit("{call}"),
+		metric.WithDescription("Organ calls, by organ, event type and outcome.")); err != nil {
+		otel.Handle(err)
+		m.organCalls, _ = noops.Int64Counter(MetricOrganCalls)
+	}
+	if m.organDur, err = meter.Float64Histogram(MetricOrganDuration, metric.WithUnit("s"), buckets,
+		metric.WithDescription("How long an organ took to handle an event.")); err != nil {
+		otel.Handle(err)
+		m.organDur, _ = noops.Float64Histogram(MetricOrganDuration)
+	}
 	m.attrs = map[attrKey]*measure{}
 }
 
-func handle(err error) {
-	if err != nil {
-		otel.Handle(err)
+// start returns the time an event (organ "") or organ call starts, or the
+// zero time when its duration is not recorded: reading the clock is not free.
+func (m *instruments) start(ctx context.Context, organ string) time.Time {
+	h := m.eventDur
+	if organ != "" {
+		h = m.organDur
 	}
+	if h.Enabled(ctx) {
+		return time.Now()
+	}
+	return time.Time{}
 }
 
-// record counts an event (organ "") or an organ call and its duration.
-func (m *instruments) record(ctx context.Context, d time.Duration, failed bool, service, organ, eventType string) {
-	ms := m.measure(attrKey{service: service, organ: organ, eventType: eventType, failed: failed})
-	if organ == "" {
-		if m.handled != nil {
-			m.handled.Add(ctx, 1, ms.add...)
-		}
-		if m.eventDur != nil {
-			m.eventDur.Record(ctx, d.Seconds(), ms.rec...)
-		}
+// record counts an event (organ "") or an organ call, and its duration
+// since start unless start is zero.
+func (m *instruments) record(ctx context.Context, start time.Time, failed bool, service, organ, eventType string) {
+	counter, hist := m.handled, m.eventDur
+	if organ != "" {
+		counter, hist = m.organCalls, m.organDur
+	}
+	count := counter.Enabled(ctx)
+	if !count && start.IsZero() {
 		return
 	}
-	if m.organCalls != nil {
-		m.organCalls.Add(ctx, 1, ms.add...)
+	ms := m.measure(attrKey{service: service, organ: organ, eventType: eventType, failed: failed})
+	if count {
+		counter.Add(ctx, 1, ms.add...)
 	}
-	if m.organDur != nil {
-		m.organDur.Record(ctx, d.Seconds(), ms.rec...)
+	if !start.IsZero() {
+		hist.Record(ctx, time.Since(start).Seconds(), ms.rec...)
 	}
 }
 

@@ -3,6 +3,7 @@ package otelnecro
 import (
 	"context"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +66,7 @@ type Telemetry struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
 	fields []string // the header keys prop writes
+	names  spanNames
 	m      instruments
 }
 
@@ -106,9 +108,13 @@ func (t *Telemetry) Options() []runtime.Option {
 	return []runtime.Option{runtime.WithMiddleware(t.Middleware()), runtime.WithOrganMiddleware(t.OrganMiddleware())}
 }
 
+// The options of the spans' start, as slices so that passing them does not
+// allocate. Attributes are set once a span is known to record, so that an
+// unsampled event or the no-op provider pays nothing for them (samplers do
+// not see them).
 var (
-	consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
-	internalKind = trace.WithSpanKind(trace.SpanKindInternal)
+	consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+	internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 	systemAttr   = semconv.MessagingSystemKey.String("necrostack")
 )
 
@@ -120,10 +126,13 @@ var (
 func (t *Telemetry) Middleware() runtime.Middleware {
 	return func(next runtime.Handler) runtime.Handler {
 		return func(ctx context.Context, in runtime.Event, out []runtime.Event) (_ []runtime.Event, err error) {
-			start := time.Now()
+			start := t.m.start(ctx, "")
 			service := runtime.ServiceFrom(ctx)
 			parent := t.prop.Extract(ctx, propagation.MapCarrier(in.Headers))
-			ctx, span := t.tracer.Start(parent, "process "+in.Type, consumerKind, trace.WithTimestamp(start), trace.WithAttributes(eventAttrs(in, service)...))
+			ctx, span := t.tracer.Start(parent, t.names.get(in.Type), consumerSpan...)
+			if span.IsRecording() {
+				span.SetAttributes(eventAttrs(in, service)...)
+			}
 			n := len(out)
 			done := false
 			defer func() {
@@ -149,9 +158,12 @@ func (t *Telemetry) Middleware() runtime.Middleware {
 func (t *Telemetry) OrganMiddleware() runtime.OrganMiddleware {
 	return func(next runtime.OrganHandler) runtime.OrganHandler {
 		return func(ctx context.Context, organ string, in runtime.Event, out []runtime.Event) (_ []runtime.Event, err error) {
-			start := time.Now()
+			start := t.m.start(ctx, organ)
 			service := runtime.ServiceFrom(ctx)
-			octx, span := t.tracer.Start(ctx, organ, internalKind, trace.WithTimestamp(start), trace.WithAttributes(AttrOrgan.String(organ)))
+			octx, span := t.tracer.Start(ctx, organ, internalSpan...)
+			if span.IsRecording() {
+				span.SetAttributes(AttrOrgan.String(organ))
+			}
 			n := len(out)
 			done := false
 			defer func() {
@@ -177,17 +189,42 @@ func (panicked) Error() string { return "panic" }
 var errPanicked error = panicked{}
 
 // end ends span with the outcome of err and records the metrics of an event
-// (organ "") or an organ call.
+// (organ "") or an organ call that started at start (zero: not timed).
 func (t *Telemetry) end(ctx context.Context, span trace.Span, start time.Time, err error, service, organ, eventType string) {
-	now := time.Now()
-	if err != nil {
+	if err != nil && span.IsRecording() {
 		if err != errPanicked {
-			span.RecordError(err, trace.WithTimestamp(now))
+			span.RecordError(err)
 		}
 		span.SetStatus(codes.Error, err.Error())
 	}
-	span.End(trace.WithTimestamp(now))
-	t.m.record(ctx, now.Sub(start), err != nil, service, organ, eventType)
+	span.End()
+	t.m.record(ctx, start, err != nil, service, organ, eventType)
+}
+
+// spanNames caches the names of event spans, "process TYPE", so that naming
+// a span does not allocate.
+type spanNames struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (n *spanNames) get(eventType string) string {
+	n.mu.RLock()
+	name, ok := n.m[eventType]
+	n.mu.RUnlock()
+	if ok {
+		return name
+	}
+	name = "process " + eventType
+	n.mu.Lock()
+	if n.m == nil {
+		n.m = map[string]string{}
+	}
+	if len(n.m) < maxAttrSets {
+		n.m[eventType] = name
+	}
+	n.mu.Unlock()
+	return name
 }
 
 func eventAttrs(in runtime.Event, service string) []attribute.KeyValue {
