@@ -30,6 +30,7 @@ func step(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime
 // reported per event.
 //
 //	none             no middleware: the Runner calls the organ directly
+//	hooks            empty event and organ middleware: what the runtime's hooks cost
 //	otel-noop        otelnecro on otel's no-op providers (no SDK configured)
 //	otel-metrics     SDK metrics (a reader that is never collected), no-op traces
 //	otel-traces      SDK traces, every span sampled and exported to a no-op exporter, no-op metrics
@@ -48,6 +49,12 @@ func BenchmarkHandle(b *testing.B) {
 		opts func() []runtime.Option
 	}{
 		{"none", func() []runtime.Option { return nil }},
+		{"hooks", func() []runtime.Option {
+			return []runtime.Option{
+				runtime.WithMiddleware(func(next runtime.Handler) runtime.Handler { return next }),
+				runtime.WithOrganMiddleware(func(next runtime.OrganHandler) runtime.OrganHandler { return next }),
+			}
+		}},
 		{"otel-noop", func() []runtime.Option { return otelnecro.Options(noopT, noopM) }},
 		{"otel-metrics", func() []runtime.Option {
 			return otelnecro.Options(noopT, otelnecro.WithMeterProvider(sdkMetrics()))
