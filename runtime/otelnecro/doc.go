@@ -24,7 +24,12 @@
 // (messaging.system "necrostack", messaging.operation.type "process",
 // messaging.destination.name the event type, messaging.message.id,
 // messaging.consumer.group.name the service) and necrostack.correlation_id
-// and necrostack.causation_id; organ spans carry necrostack.organ.
+// and necrostack.causation_id; organ spans carry necrostack.organ. They are
+// set once the span is known to be sampled, so that an unsampled event pays
+// nothing for them; samplers do not see them.
+//
+// An event published outside any handler starts a new trace, unless
+// Telemetry.Inject gave it the publisher's span context.
 //
 // # Metrics
 //
