@@ -3,10 +3,10 @@ package otelnecro_test
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -90,8 +90,8 @@ func TestMetrics(t *testing.T) {
 		otelnecro.MetricDeadLetters:   {"oracle": 1, "nobody": 0},
 	}
 	for name, w := range want {
-		if got := counts(t, ms[name]); !maps.Equal(got, w) {
-			t.Errorf("%s = %v, want %v", name, got, w)
+		if diff := cmp.Diff(w, counts(t, ms[name])); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}
 	}
 	units := map[string]string{otelnecro.MetricEventsHandled: "{event}", otelnecro.MetricEventDuration: "s",

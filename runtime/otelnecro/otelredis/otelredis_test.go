@@ -3,10 +3,10 @@ package otelredis_test
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -108,8 +108,8 @@ func TestObserve(t *testing.T) {
 		otelnecro.MetricTopicPending: {"busy ASK": 1, "idle ASK": 0},
 		otelnecro.MetricDeadLetters:  {"busy": 1, "idle": 0},
 	}
-	if !maps.EqualFunc(got, want, maps.Equal) {
-		t.Fatalf("gauges %v, want %v", got, want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("gauges (-want +got):\n%s", diff)
 	}
 
 	if err := reg.Unregister(); err != nil {
