@@ -9,12 +9,13 @@ import (
 
 // options are the command line of the demo.
 type options struct {
-	csvPath   string // "" for the embedded sample
-	json      bool
-	backend   string
-	redisURL  string
-	batchSize int
-	verbose   bool
+	csvPath     string // "" for the embedded sample
+	json        bool
+	backend     string
+	redisURL    string
+	batchSize   int
+	verbose     bool
+	metricsAddr string // "" serves no metrics
 }
 
 // errHelp is returned by parseArgs for -h and -help: usage was printed, exit 0.
@@ -32,6 +33,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.redisURL, "redis-url", "redis://localhost:6379/0", "Redis `URL` for -backend redis")
 	fs.IntVar(&o.batchSize, "batch-size", DefaultBatchSize, fmt.Sprintf("CSV `rows` per RAW_DATA_LOADED event, 1 to %d", MaxBatchSize))
 	fs.BoolVar(&o.verbose, "v", false, "log every event handled (JSON on standard error)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (such as :9090), and keep serving after the run until interrupted")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: etl [flags]\n\nReads a CSV of sales in batches through a NecroStack Spine and prints\nthe totals per region and per product, and the rows it rejected.\n\nflags:\n")
 		fs.PrintDefaults()

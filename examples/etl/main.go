@@ -11,6 +11,8 @@ import (
 
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
+	"github.com/necrostack/necrostack/runtime/otelnecro"
+	"github.com/necrostack/necrostack/runtime/otelnecro/otelprom"
 	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
@@ -56,6 +58,16 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra
 
 	ledger := &Ledger{Out: stdout, JSON: opts.json}
 	spineOpts := append([]runtime.Option{runtime.WithLogger(logger)}, extra...)
+	if opts.metricsAddr != "" {
+		metrics, err := otelprom.Serve(opts.metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "etl: -metrics-addr: %v\n", err)
+			return exitUsage
+		}
+		defer metrics.Close(context.Background())
+		defer holdMetrics(ctx, stderr, metrics.URL())
+		spineOpts = append(spineOpts, otelnecro.Options(otelnecro.WithMeterProvider(metrics.MeterProvider()))...)
+	}
 	spine := NewSpine(backend, &Extractor{}, ledger, spineOpts...)
 	start := NewEtlStartEvent(EtlStart{Source: opts.source(), BatchSize: opts.batchSize})
 	if err := spine.RunUntilIdle(ctx, start); err != nil {
@@ -70,6 +82,12 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, extra
 		return exitRun
 	}
 	return exitOK
+}
+
+// holdMetrics keeps the metrics served after the run, until ctx ends (Ctrl-C).
+func holdMetrics(ctx context.Context, stderr io.Writer, url string) {
+	fmt.Fprintf(stderr, "etl: serving metrics at %s until interrupted\n", url)
+	<-ctx.Done()
 }
 
 // openBackend returns the backend the flags name. On Redis the pipeline uses

@@ -13,6 +13,8 @@ import (
 
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
+	"github.com/necrostack/necrostack/runtime/otelnecro"
+	"github.com/necrostack/necrostack/runtime/otelnecro/otelprom"
 	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
@@ -37,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	backendName := fs.String("backend", "memory", "event backend: memory or redis")
 	redisURL := fs.String("redis-url", "redis://localhost:6379/0", "Redis URL for -backend redis")
 	verbose := fs.Bool("v", false, "log every event handled (JSON on standard error)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (such as :9090), and keep serving after the séance until interrupted")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -64,9 +67,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer backend.Close()
 
-	spine := NewSpine(backend, NewOracle(*seed), &Manifestation{Out: stdout},
-		runtime.WithLogger(logger),
-		runtime.WithMaxSteps(4**rituals))
+	opts := []runtime.Option{runtime.WithLogger(logger), runtime.WithMaxSteps(4 * *rituals)}
+	if *metricsAddr != "" {
+		metrics, err := otelprom.Serve(*metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "seance: -metrics-addr: %v\n", err)
+			return 2
+		}
+		defer metrics.Close(context.Background())
+		defer holdMetrics(ctx, stderr, metrics.URL())
+		opts = append(opts, otelnecro.Options(otelnecro.WithMeterProvider(metrics.MeterProvider()))...)
+	}
+	spine := NewSpine(backend, NewOracle(*seed), &Manifestation{Out: stdout}, opts...)
 
 	pick := rand.New(rand.NewPCG(*seed, 1))
 	fmt.Fprintf(stdout, "🕯  The séance begins (seed %d).\n", *seed)
@@ -85,6 +97,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "🕯  The candles are out.")
 	return 0
+}
+
+// holdMetrics keeps the metrics served after the séance, until ctx ends (Ctrl-C).
+func holdMetrics(ctx context.Context, stderr io.Writer, url string) {
+	fmt.Fprintf(stderr, "seance: serving metrics at %s until interrupted\n", url)
+	<-ctx.Done()
 }
 
 // openBackend returns the backend the flags name. On Redis the séance uses
