@@ -209,6 +209,10 @@ func Render(w io.Writer, s *Set, m Machine) {
 		fmt.Fprintln(w)
 	}
 
+	defer fmt.Fprintln(w, "To rerun: `make bench` runs every benchmark six times and prints these tables; "+
+		"`go test -run '^$' -bench BenchmarkMemory -count 6 ./bench | tee mem.txt; go run ./bench/cmd/benchtable mem.txt` runs one comparison. "+
+		"The Redis benchmarks start their own redis-server from PATH.")
+
 	var dispatch []string
 	for _, name := range s.Names {
 		if strings.HasPrefix(name, "BenchmarkDispatch/") {
