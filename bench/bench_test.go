@@ -9,11 +9,13 @@
 // and reports per event, not per op:
 //
 //	ns/event       wall time
+//	cpu-ns/event   CPU time of this process, every thread (getrusage): on a
+//	               busy machine it moves less than wall time (for Redis it
+//	               is named client-cpu-ns/event)
 //	allocs/event   heap allocations (runtime.MemStats.Mallocs)
 //	B/event        bytes allocated (runtime.MemStats.TotalAlloc)
 //
-// and for Redis also events/s, client-cpu-ns/event (this process, every
-// thread, from getrusage), redis-cpu-ns/event (redis-server's used_cpu_user +
+// and for Redis also events/s, redis-cpu-ns/event (redis-server's used_cpu_user +
 // used_cpu_sys from INFO cpu) and redis-CMD-ns/event (INFO commandstats usec
 // of a command, split by command). An event is one handled event: a chain is
 // four.
@@ -37,15 +39,20 @@ func perEvent(b *testing.B, events int, op func() error) {
 	b.Helper()
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	for b.Loop() {
 		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	cpu := processCPU() - cpu0
 	goruntime.ReadMemStats(&after)
 	n := float64(b.N) * float64(events)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	if cpu0 >= 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/event")
+	}
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/event")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/event")
 }
