@@ -1,5 +1,24 @@
-// Package bench holds the benchmarks that compare NecroStack with hand-written
-// code in one `go test -bench` run: see the README's performance section.
+// Package bench holds the benchmarks that compare NecroStack with
+// hand-written code that shares none of its code (package bench/baseline),
+// each comparison in one `go test -bench` run: see the README's performance
+// section and bench/cmd/benchtable, which turns this package's output into
+// its table.
+//
+// Every comparison has the same name but for the last element, impl=baseline
+// (bench/baseline) or impl=necrostack (the generated Spine of bench/chain),
+// and reports per event, not per op:
+//
+//	ns/event       wall time
+//	cpu-ns/event   CPU time of this process, every thread (getrusage): on a
+//	               busy machine it moves less than wall time (for Redis it
+//	               is named client-cpu-ns/event)
+//	allocs/event   heap allocations (runtime.MemStats.Mallocs)
+//	B/event        bytes allocated (runtime.MemStats.TotalAlloc)
+//
+// and for Redis also events/s, redis-cpu-ns/event (redis-server's used_cpu_user +
+// used_cpu_sys from INFO cpu) and redis-CMD-ns/event (INFO commandstats usec
+// of a command, split by command). An event is one handled event: a chain is
+// four.
 package bench
 
 import (
@@ -7,126 +26,36 @@ import (
 	"log/slog"
 	goruntime "runtime"
 	"testing"
-
-	"github.com/necrostack/necrostack/bench/chain"
-	"github.com/necrostack/necrostack/runtime"
-	"github.com/necrostack/necrostack/runtime/memory"
 )
 
-// rituals is the number of four-stage chains one benchmark op runs.
-const rituals = 256
+// spirit is the Spirit of every root, on both sides.
+const spirit = "Lenore"
 
-const eventsPerOp = rituals * 4
+var discard = slog.New(slog.DiscardHandler)
 
-func starts() []runtime.Event {
-	evs := make([]runtime.Event, rituals)
-	for i := range evs {
-		evs[i] = chain.NewSummonRitualEvent(chain.SummonRitual{Ritual: i, Spirit: "Lenore"})
-	}
-	return evs
-}
-
-// perEvent reports ns/event and allocs/event for a benchmark whose every op
-// handles n events.
-func perEvent(b *testing.B, n int, body func()) {
+// perEvent runs op in b.Loop and reports ns/event, allocs/event and B/event
+// for ops that handle events each.
+func perEvent(b *testing.B, events int, op func() error) {
 	b.Helper()
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)
-	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
-		body()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.StopTimer()
+	cpu := processCPU() - cpu0
 	goruntime.ReadMemStats(&after)
-	events := float64(b.N) * float64(n)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/events, "allocs/event")
-}
-
-// BenchmarkChain runs the Séance chain end to end: through runtime.Runner and
-// the memory backend ("runner"), and through a hand-written single-goroutine
-// loop over a slice queue ("slicequeue", the baseline). Both use the same
-// hand-written dispatch function and build the same events.
-func BenchmarkChain(b *testing.B) {
-	ctx := context.Background()
-	b.Run("impl=slicequeue", func(b *testing.B) {
-		d := &chain.HandSwitch{Oracle: &chain.Oracle{}, Sink: &chain.Sink{}}
-		var queue, out []runtime.Event
-		perEvent(b, eventsPerOp, func() {
-			queue = append(queue[:0], starts()...)
-			for head := 0; head < len(queue); head++ {
-				var err error
-				out, err = d.Dispatch(ctx, queue[head], out[:0])
-				if err != nil {
-					b.Fatal(err)
-				}
-				queue = append(queue, out...)
-			}
-		})
-	})
-	b.Run("impl=runner", func(b *testing.B) {
-		d := &chain.HandSwitch{Oracle: &chain.Oracle{}, Sink: &chain.Sink{}}
-		r := runtime.NewRunner(memory.New(), d, runtime.WithLogger(slog.New(slog.DiscardHandler)),
-			runtime.WithService("chain"), runtime.WithTopics(chain.EventSummonRitual, chain.EventSpiritAppeared, chain.EventAnswerGenerated, chain.EventOmenRevealed))
-		perEvent(b, eventsPerOp, func() {
-			if err := r.RunUntilIdle(ctx, starts()...); err != nil {
-				b.Fatal(err)
-			}
-		})
-		if d.Sink.Omens != b.N*rituals {
-			b.Fatalf("%d omens for %d chains", d.Sink.Omens, b.N*rituals)
-		}
-	})
-	b.Run("impl=spine", func(b *testing.B) {
-		sink := &chain.Sink{}
-		s := chain.NewSpine(memory.New(), &chain.Oracle{}, sink, runtime.WithLogger(slog.New(slog.DiscardHandler)))
-		perEvent(b, eventsPerOp, func() {
-			if err := s.RunUntilIdle(ctx, starts()...); err != nil {
-				b.Fatal(err)
-			}
-		})
-		if sink.Omens != b.N*rituals {
-			b.Fatalf("%d omens for %d chains", sink.Omens, b.N*rituals)
-		}
-	})
-}
-
-// BenchmarkDispatch measures dispatch alone over the four stages: the
-// generated Spine against a hand-written switch and a reflect.Value.Call
-// dispatcher.
-func BenchmarkDispatch(b *testing.B) {
-	ctx := context.Background()
-	start := chain.NewSummonRitualEvent(chain.SummonRitual{Ritual: 1, Spirit: "Lenore"})
-	run := func(b *testing.B, d runtime.Dispatcher, sink *chain.Sink) {
-		out := make([]runtime.Event, 0, 4)
-		perEvent(b, 4, func() {
-			ev := start
-			for {
-				var err error
-				out, err = d.Dispatch(ctx, ev, out[:0])
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(out) == 0 {
-					break
-				}
-				ev = out[0]
-			}
-		})
-		if sink.Omens != b.N {
-			b.Fatalf("%d omens for %d chains", sink.Omens, b.N)
-		}
+	n := float64(b.N) * float64(events)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	if cpu0 >= 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/event")
 	}
-	b.Run("impl=handwritten", func(b *testing.B) {
-		sink := &chain.Sink{}
-		run(b, &chain.HandSwitch{Oracle: &chain.Oracle{}, Sink: sink}, sink)
-	})
-	b.Run("impl=generated", func(b *testing.B) {
-		sink := &chain.Sink{}
-		run(b, chain.NewSpine(memory.New(), &chain.Oracle{}, sink), sink)
-	})
-	b.Run("impl=reflect", func(b *testing.B) {
-		sink := &chain.Sink{}
-		run(b, chain.NewReflective(&chain.Oracle{}, sink), sink)
-	})
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/event")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/event")
 }
+
+// bg is the context of the benchmarks.
+var bg = context.Background()

@@ -4,365 +4,448 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/necrostack/necrostack/bench/baseline"
 	"github.com/necrostack/necrostack/bench/chain"
 	"github.com/necrostack/necrostack/internal/redistest"
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
-// redisRoots is the number of four-stage chains (SUMMON_RITUAL roots) one
-// op of BenchmarkRedisChain runs: 4×redisRoots events are handled per op.
+// The sweep of BenchmarkRedisChain: entries per read and settle batch, and
+// workers.
+var (
+	redisBatches = []int{10, 100, 500}
+	redisWorkers = []int{1, 2, 4}
+)
+
+// redisRoots is the number of chains one op runs: 4×redisRoots events.
 const redisRoots = 1000
 
-const redisEventsPerOp = 4 * redisRoots
+// baselineBlock is the BLOCK of the baseline workers' XREADGROUP: a worker
+// that finds nothing waits for the next XADD (Redis wakes it at once), or
+// this long.
+const baselineBlock = 10 * time.Millisecond
 
-// redisBatch is the XREADGROUP COUNT of both implementations (the backend's
-// default batch size).
-const redisBatch = 100
+// redisCommands are the commands whose INFO commandstats time is reported
+// on its own (redis-CMD-ns/event); the others are summed as "other".
+// EVAL counts as evalsha: go-redis sends EVAL when the script is not cached.
+var redisCommands = []string{"evalsha", "xreadgroup", "xadd", "xack", "xpending"}
 
-// BenchmarkRedisChain runs the Séance chain end to end on one local
-// redis-server, started once for both sub-benchmarks:
+// BenchmarkRedisChain runs the chain on one private redis-server, started
+// once for every sub-benchmark, for each batch size and number of workers:
 //
-//   - impl=spine: the generated Spine of bench/chain, one worker, on a
-//     runtime/redisstream backend (RunUntilIdle).
-//   - impl=handwritten: a single-goroutine go-redis loop doing the same chain:
-//     XREADGROUP COUNT 100, decode the "event" field with runtime.DecodeEvent
-//     and runtime.Payload, call the organs of bench/chain in a switch, then one
-//     pipeline with an XADD per child and one XACK for the batch.
+//   - impl=necrostack: the generated Spine of bench/chain on
+//     runtime/redisstream with its default options (ownership-checked
+//     settle script, retries, dead letters, claiming, idle-time refresh,
+//     trimming) but for WithBatchSize(batch), and runtime.WithWorkers(workers);
+//     RunUntilIdle handles the op.
+//   - impl=baseline: bench/baseline's go-redis loop: workers goroutines, each
+//     its own consumer of the group running RedisWorker.Step (XREADGROUP
+//     COUNT batch/4 per stream BLOCK 10ms, then one pipeline of XADDs and
+//     XACKs) until the op's events are all acknowledged.
 //
-// Each op enqueues redisRoots SUMMON_RITUAL roots with the timer stopped (a
-// pipelined XADD of the same JSON envelopes for both), then, timed, handles
-// every event until none is left: 4 events read and acknowledged and 3
-// written per chain. ns/event, events/s and allocs/event count the 4 handled
-// events per chain and only the timed part; so do client-cpu-ns/event (this
-// process, all threads, from getrusage) and server-cpu-ns/event (redis-server,
-// from INFO cpu), which split where the time goes and are steadier than wall
-// time on a busy machine. After each op, with the timer
-// stopped, the stream must hold exactly 4×redisRoots entries, none pending,
-// no dead letters, and the sink must have seen every omen; the stream is then
-// emptied (XTRIM MAXLEN 0), so the stream's length does not grow with b.N.
-//
-// Neither implementation blocks in XREADGROUP: RunUntilIdle with one worker
-// pulls with a zero timeout, and the hand-written loop does the same, so the
-// final empty read that ends each op costs one round trip in both.
+// Both use one stream per event type and one consumer group ("chain"). Each
+// op publishes redisRoots roots with the timer stopped (each side its own
+// way: NecroStack's Enqueue, the baseline's pipelined XADDs), then, timed,
+// handles all 4×redisRoots events. Only the timed part counts in the
+// metrics, including Redis's CPU and command times. After each op, untimed,
+// it checks that 4×redisRoots entries were added, none is pending, every
+// chain ended, nothing was dead-lettered, retried or discarded; then it
+// empties the streams (XTRIM MAXLEN 0) so that they do not grow with b.N.
 func BenchmarkRedisChain(b *testing.B) {
 	srv := redistest.Start(b)
+	for _, batch := range redisBatches {
+		for _, workers := range redisWorkers {
+			for _, impl := range []struct {
+				name  string
+				setup redisSetup
+			}{{"baseline", baselineRedis}, {"necrostack", necroRedis}} {
+				b.Run(fmt.Sprintf("batch=%d/workers=%d/impl=%s", batch, workers, impl.name), func(b *testing.B) {
+					client := srv.Client(b)
+					r, err := impl.setup(client, redistest.App(b), batch, workers)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer r.close()
+					measureRedis(b, client, r, redisRoots)
+				})
+			}
+		}
+	}
+}
+
+// redisSetup prepares an implementation on a fresh namespace (bus).
+type redisSetup func(client *redis.Client, bus string, batch, workers int) (*redisRun, error)
+
+// redisRun is an implementation ready to run ops.
+type redisRun struct {
+	publish func(roots int) error // untimed: publish the roots of one op
+	run     func() error          // timed: handle every event of the op
+	after   func() error          // untimed, after run: wait for the workers to settle down
+	check   func(events int64) error
+	streams []string // one per event type
+	group   string
+	dead    string // dead-letter stream, or ""
+	omens   func() int64
+	close   func() error
+}
+
+func necroRedis(client *redis.Client, bus string, batch, workers int) (*redisRun, error) {
+	backend, err := redisstream.New(bg, client,
+		redisstream.WithBus(bus),
+		redisstream.WithBatchSize(batch),
+		redisstream.WithLogger(discard))
+	if err != nil {
+		return nil, err
+	}
+	sink := &chain.Sink{}
+	s := chain.NewSpine(backend, &chain.Oracle{}, sink, runtime.WithLogger(discard), runtime.WithWorkers(workers))
+	if err := s.Subscribe(bg); err != nil {
+		backend.Close()
+		return nil, err
+	}
+	r := &redisRun{
+		run:   func() error { return s.RunUntilIdle(bg) },
+		after: func() error { return nil },
+		check: func(events int64) error {
+			st := backend.Stats()
+			if st.Acked != events || st.DeadLettered != 0 || st.Retried != 0 || st.Discarded != 0 || st.Reclaimed != 0 {
+				return fmt.Errorf("backend stats %+v after %d events", st, events)
+			}
+			return nil
+		},
+		group: "chain",
+		dead:  backend.DeadLetterKey("chain"),
+		omens: sink.Omens.Load,
+		close: backend.Close,
+	}
+	for _, route := range chain.Routes() {
+		r.streams = append(r.streams, backend.TopicKey(route.EventType))
+	}
+	var roots []runtime.Event
+	r.publish = func(n int) error {
+		roots = roots[:0]
+		for i := range n {
+			roots = append(roots, chain.NewSummonRitualEvent(chain.SummonRitual{Ritual: i, Spirit: spirit}))
+		}
+		return backend.Enqueue(bg, roots...)
+	}
+	return r, nil
+}
+
+// redisOp is one op of the baseline's workers: they handle events until
+// target are acknowledged, or one of them fails.
+type redisOp struct {
+	target  int64
+	mu      sync.Mutex
+	handled int64
+	err     error
+	done    chan struct{}
+}
+
+// add counts n handled events, or a failure; it reports whether the op is over.
+func (op *redisOp) add(n int, err error) bool {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	select {
+	case <-op.done:
+		return true
+	default:
+	}
+	op.handled += int64(n)
+	if err != nil || op.handled >= op.target {
+		op.err = err
+		close(op.done)
+		return true
+	}
+	return false
+}
+
+func baselineRedis(client *redis.Client, bus string, batch, workers int) (*redisRun, error) {
+	layout := baseline.NewRedisLayout(bus, "chain")
+	if err := layout.Setup(bg, client); err != nil {
+		return nil, err
+	}
+	c := &baseline.Chain{}
+	gates := make([]chan *redisOp, workers)
+	parked := make(chan error, workers)
+	for i := range gates {
+		w := baseline.NewRedisWorker(client, &layout, fmt.Sprintf("worker-%d", i+1), batch, baselineBlock, c)
+		gates[i] = make(chan *redisOp)
+		go func(gate <-chan *redisOp) {
+			for op := range gate {
+				var err error
+				for over := op.add(0, nil); !over; {
+					var n int
+					n, err = w.Step(bg)
+					over = op.add(n, err)
+				}
+				parked <- err
+			}
+		}(gates[i])
+	}
+	var (
+		rituals []baseline.SummonRitual
+		events  int64
+	)
+	r := &redisRun{
+		publish: func(n int) error {
+			rituals = rituals[:0]
+			for i := range n {
+				rituals = append(rituals, baseline.SummonRitual{Ritual: i, Spirit: spirit})
+			}
+			events = 4 * int64(n)
+			return layout.Publish(bg, client, rituals)
+		},
+		run: func() error {
+			op := &redisOp{target: events, done: make(chan struct{})}
+			for _, g := range gates {
+				g <- op
+			}
+			<-op.done
+			return op.err
+		},
+		after: func() error {
+			var errs []error
+			for range gates {
+				errs = append(errs, <-parked)
+			}
+			return errors.Join(errs...)
+		},
+		check:   func(int64) error { return nil },
+		streams: layout.Streams[:],
+		group:   layout.Group,
+		omens:   c.Sink.Omens.Load,
+		close: func() error {
+			for _, g := range gates {
+				close(g)
+			}
+			return nil
+		},
+	}
+	return r, nil
+}
+
+// measureRedis runs ops of roots chains: publish (untimed), run (timed),
+// check (untimed), and reports the per-event metrics of the timed parts.
+func measureRedis(b *testing.B, client *redis.Client, r *redisRun, roots int) {
+	b.Helper()
+	var (
+		ms                      goruntime.MemStats
+		mallocs, bytes          uint64
+		clientCPU               time.Duration
+		server                  serverUsage
+		ops                     int
+		eventsPerOp             = int64(4 * roots)
+		omensBefore, addedTotal int64
+	)
+	for b.Loop() {
+		b.StopTimer()
+		added0, err := entriesAdded(client, r.streams)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.publish(roots); err != nil {
+			b.Fatal(err)
+		}
+		omensBefore = r.omens()
+		s0, err := readServer(client)
+		if err != nil {
+			b.Fatal(err)
+		}
+		goruntime.ReadMemStats(&ms)
+		mallocs0, bytes0 := ms.Mallocs, ms.TotalAlloc
+		cpu0 := processCPU()
+		b.StartTimer()
+
+		err = r.run()
+
+		b.StopTimer()
+		clientCPU += processCPU() - cpu0
+		goruntime.ReadMemStats(&ms)
+		mallocs += ms.Mallocs - mallocs0
+		bytes += ms.TotalAlloc - bytes0
+		s1, serr := readServer(client)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if serr != nil {
+			b.Fatal(serr)
+		}
+		server.add(s1.sub(s0))
+		if err := r.after(); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+		added1, err := entriesAdded(client, r.streams)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addedTotal += added1 - added0
+		if err := checkRedisOp(client, r, roots, omensBefore, added1-added0, int64(ops)*eventsPerOp); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	events := float64(ops) * float64(eventsPerOp)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
+	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(mallocs)/events, "allocs/event")
+	b.ReportMetric(float64(bytes)/events, "B/event")
+	if processCPU() >= 0 {
+		b.ReportMetric(float64(clientCPU.Nanoseconds())/events, "client-cpu-ns/event")
+	}
+	b.ReportMetric(float64(server.cpu.Nanoseconds())/events, "redis-cpu-ns/event")
+	other := int64(0)
+	for cmd, usec := range server.usec {
+		if cmd == "info" {
+			continue
+		}
+		if !isReported(cmd) {
+			other += usec
+		}
+	}
+	for _, cmd := range redisCommands {
+		b.ReportMetric(float64(server.usec[cmd])*1e3/events, "redis-"+cmd+"-ns/event")
+	}
+	b.ReportMetric(float64(other)*1e3/events, "redis-other-ns/event")
+}
+
+func isReported(cmd string) bool {
+	for _, c := range redisCommands {
+		if c == cmd {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRedisOp checks one op, then empties the streams for the next.
+func checkRedisOp(client *redis.Client, r *redisRun, roots int, omensBefore, added, eventsSoFar int64) error {
 	ctx := context.Background()
-	b.Run("impl=spine", func(b *testing.B) {
-		client := srv.Client(b)
-		backend, err := redisstream.New(ctx, client,
-			redisstream.WithBus(redistest.App(b)),
-			redisstream.WithConsumer("bench"),
-			redisstream.WithBatchSize(redisBatch),
-			redisstream.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer backend.Close()
-		sink := &chain.Sink{}
-		s := chain.NewSpine(backend, &chain.Oracle{}, sink, runtime.WithLogger(slog.New(slog.DiscardHandler)))
-		var keys []string
-		for _, r := range chain.Routes() {
-			keys = append(keys, backend.TopicKey(r.EventType))
-		}
-		st := &redisStream{client: client, keys: keys, dead: backend.DeadLetterKey("chain"), group: "chain"}
-		if err := s.Subscribe(ctx); err != nil {
-			b.Fatal(err)
-		}
-		ops := measureRedis(b, st, sink,
-			func(roots []runtime.Event) error { return backend.Enqueue(ctx, roots...) },
-			func() error { return s.RunUntilIdle(ctx) })
-		if got := backend.Stats(); got.Acked != int64(ops*redisEventsPerOp) || got.DeadLettered != 0 || got.Retried != 0 || got.Discarded != 0 {
-			b.Fatalf("backend stats %+v after %d ops of %d events", got, ops, redisEventsPerOp)
-		}
-	})
-	b.Run("impl=handwritten", func(b *testing.B) {
-		client := srv.Client(b)
-		app := redistest.App(b)
-		h := &handLoop{
-			client:   client,
-			key:      "{" + app + "}:events",
-			group:    "necro",
-			consumer: "bench",
-			oracle:   &chain.Oracle{},
-			sink:     &chain.Sink{},
-		}
-		if err := client.XGroupCreateMkStream(ctx, h.key, h.group, "0").Err(); err != nil {
-			b.Fatal(err)
-		}
-		st := &redisStream{client: client, keys: []string{h.key}, dead: "{" + app + "}:dead", group: h.group}
-		measureRedis(b, st, h.sink,
-			func(roots []runtime.Event) error { return h.enqueue(ctx, roots) },
-			func() error { return h.run(ctx) })
-	})
-}
-
-// redisStream is what the per-op check looks at.
-type redisStream struct {
-	client      *redis.Client
-	keys        []string
-	dead, group string
-}
-
-// check verifies one op, then empties the streams for the next.
-func (s *redisStream) check(ctx context.Context) error {
-	var total int64
-	for _, key := range s.keys {
-		n, err := s.client.XLen(ctx, key).Result()
-		if err != nil {
-			return err
-		}
-		total += n
-		p, err := s.client.XPending(ctx, key, s.group).Result()
+	if got := r.omens() - omensBefore; got != int64(roots) {
+		return fmt.Errorf("%d chains ended in an op of %d", got, roots)
+	}
+	if added != 4*int64(roots) {
+		return fmt.Errorf("%d entries added to %v in an op of %d chains, want 4 per chain", added, r.streams, roots)
+	}
+	for _, key := range r.streams {
+		p, err := client.XPending(ctx, key, r.group).Result()
 		if err != nil {
 			return err
 		}
 		if p.Count != 0 {
 			return fmt.Errorf("%d entries still pending on %s after the op", p.Count, key)
 		}
-		groups, err := s.client.XInfoGroups(ctx, key).Result()
-		if err != nil {
-			return err
-		}
-		if len(groups) != 1 || groups[0].Lag != 0 {
-			return fmt.Errorf("groups of %s after the op: %+v; want one with lag 0", key, groups)
+	}
+	if r.dead != "" {
+		if d, err := client.XLen(ctx, r.dead).Result(); err != nil || d != 0 {
+			return fmt.Errorf("dead letters on %s: %d (%v)", r.dead, d, err)
 		}
 	}
-	if total != redisEventsPerOp {
-		return fmt.Errorf("streams %v hold %d entries after one op, want %d (4 per chain)", s.keys, total, redisEventsPerOp)
+	if err := r.check(eventsSoFar); err != nil {
+		return err
 	}
-	if d, err := s.client.XLen(ctx, s.dead).Result(); err != nil || d != 0 {
-		return fmt.Errorf("dead letters on %s: %d (%v)", s.dead, d, err)
-	}
-	for _, key := range s.keys {
-		if err := s.client.XTrimMaxLen(ctx, key, 0).Err(); err != nil {
+	for _, key := range r.streams {
+		if err := client.XTrimMaxLen(ctx, key, 0).Err(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// measureRedis runs ops of redisRoots chains: enqueue (untimed), run (timed),
-// check (untimed). It reports ns/event, events/s, allocs/event and the client
-// and server CPU per event over the timed part, and returns the number of ops.
-func measureRedis(b *testing.B, st *redisStream, sink *chain.Sink, enqueue func([]runtime.Event) error, run func() error) int {
-	b.Helper()
-	ctx := context.Background()
-	roots := make([]runtime.Event, redisRoots)
-	var (
-		ms                   goruntime.MemStats
-		mallocs              uint64
-		clientCPU, serverCPU time.Duration
-		ops                  int
-	)
-	for b.Loop() {
-		b.StopTimer()
-		for i := range roots {
-			roots[i] = chain.NewSummonRitualEvent(chain.SummonRitual{Ritual: i, Spirit: "Lenore"})
+// entriesAdded sums the entries ever added to streams (XINFO STREAM
+// entries-added), which trimming does not lower.
+func entriesAdded(client *redis.Client, streams []string) (int64, error) {
+	var n int64
+	for _, key := range streams {
+		info, err := client.XInfoStream(context.Background(), key).Result()
+		if err != nil {
+			return 0, fmt.Errorf("XINFO STREAM %s: %w", key, err)
 		}
-		if err := enqueue(roots); err != nil {
-			b.Fatal(err)
-		}
-		omens := sink.Omens
-		server0 := st.serverCPU(b)
-		goruntime.ReadMemStats(&ms)
-		mallocs0 := ms.Mallocs
-		client0 := processCPU()
-		b.StartTimer()
-
-		if err := run(); err != nil {
-			b.Fatal(err)
-		}
-
-		b.StopTimer()
-		clientCPU += processCPU() - client0
-		goruntime.ReadMemStats(&ms)
-		mallocs += ms.Mallocs - mallocs0
-		serverCPU += st.serverCPU(b) - server0
-		if sink.Omens-omens != redisRoots {
-			b.Fatalf("%d omens for %d chains", sink.Omens-omens, redisRoots)
-		}
-		if err := st.check(ctx); err != nil {
-			b.Fatal(err)
-		}
-		ops++
-		b.StartTimer()
+		n += info.EntriesAdded
 	}
-	events := float64(ops) * redisEventsPerOp
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
-	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(mallocs)/events, "allocs/event")
-	if processCPU() >= 0 {
-		b.ReportMetric(float64(clientCPU.Nanoseconds())/events, "client-cpu-ns/event")
-	}
-	b.ReportMetric(float64(serverCPU.Nanoseconds())/events, "server-cpu-ns/event")
-	return ops
+	return n, nil
 }
 
-// serverCPU returns the CPU time redis-server has used (INFO cpu: user + sys
-// of the server and its threads). On a server shared with other clients
-// (NECRO_REDIS_URL) their work counts too.
-func (s *redisStream) serverCPU(b *testing.B) time.Duration {
-	info, err := s.client.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
+// serverUsage is what redis-server spent: CPU (INFO cpu used_cpu_user +
+// used_cpu_sys, its main thread and the others) and, by command, the
+// microseconds INFO commandstats counts. Commands run by a script count
+// both on their own line and in the script's evalsha.
+type serverUsage struct {
+	cpu  time.Duration
+	usec map[string]int64
+}
+
+func (u serverUsage) sub(v serverUsage) serverUsage {
+	d := serverUsage{cpu: u.cpu - v.cpu, usec: map[string]int64{}}
+	for cmd, us := range u.usec {
+		d.usec[cmd] = us - v.usec[cmd]
 	}
-	var total float64
+	return d
+}
+
+func (u *serverUsage) add(v serverUsage) {
+	u.cpu += v.cpu
+	if u.usec == nil {
+		u.usec = map[string]int64{}
+	}
+	for cmd, us := range v.usec {
+		u.usec[cmd] += us
+	}
+}
+
+// readServer reads INFO cpu and commandstats. On a server shared with other
+// clients (NECRO_REDIS_URL) their work counts too.
+func readServer(client *redis.Client) (serverUsage, error) {
+	info, err := client.Info(context.Background(), "cpu", "commandstats").Result()
+	if err != nil {
+		return serverUsage{}, err
+	}
+	return parseServerInfo(info)
+}
+
+func parseServerInfo(info string) (serverUsage, error) {
+	u := serverUsage{usec: map[string]int64{}}
 	for line := range strings.Lines(info) {
 		name, value, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "used_cpu_user" || name == "used_cpu_sys":
 			v, err := strconv.ParseFloat(value, 64)
 			if err != nil {
-				b.Fatalf("INFO cpu: %s: %v", line, err)
+				return u, fmt.Errorf("INFO cpu: %s: %v", line, err)
 			}
-			total += v
-		}
-	}
-	return time.Duration(total * float64(time.Second))
-}
-
-// handLoop is the hand-written baseline: what a careful programmer would
-// write for this chain directly on go-redis, with the same stream layout and
-// encoding as runtime/redisstream (one field "event" holding the JSON
-// envelope of runtime.Event.AppendJSON) but none of its bookkeeping: no
-// ownership check before acknowledging, no retries, no dead letters.
-type handLoop struct {
-	client               *redis.Client
-	key, group, consumer string
-	oracle               *chain.Oracle
-	sink                 *chain.Sink
-	pipe                 redis.Pipeliner
-	read                 *redis.XReadGroupArgs
-	out                  []runtime.Event
-	enc                  []byte
-	ids                  []string
-}
-
-// enqueue writes the roots as the backend's Enqueue does: one pipelined
-// XADD per event.
-func (h *handLoop) enqueue(ctx context.Context, roots []runtime.Event) error {
-	_, err := h.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, ev := range roots {
-			data, err := ev.AppendJSON(nil)
-			if err != nil {
-				return err
+			u.cpu += time.Duration(v * float64(time.Second))
+		case strings.HasPrefix(name, "cmdstat_"):
+			cmd := strings.TrimPrefix(name, "cmdstat_")
+			if cmd == "eval" {
+				cmd = "evalsha"
 			}
-			p.XAdd(ctx, &redis.XAddArgs{Stream: h.key, Values: []any{"event", string(data)}})
-		}
-		return nil
-	})
-	return err
-}
-
-// run handles events until a read finds none: everything read was acknowledged
-// in the same pipeline that wrote its children, so nothing is outstanding.
-func (h *handLoop) run(ctx context.Context) error {
-	if h.pipe == nil {
-		h.pipe = h.client.Pipeline()
-		h.read = &redis.XReadGroupArgs{
-			Group:    h.group,
-			Consumer: h.consumer,
-			Streams:  []string{h.key, ">"},
-			Count:    redisBatch,
-			Block:    -1, // no BLOCK, as RunUntilIdle with one worker
-		}
-	}
-	for {
-		streams, err := h.client.XReadGroup(ctx, h.read).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		h.ids = h.ids[:0]
-		for _, s := range streams {
-			for _, m := range s.Messages {
-				data, ok := m.Values["event"].(string)
-				if !ok || len(m.Values) != 1 {
-					return fmt.Errorf("entry %s: fields %v, want one \"event\"", m.ID, m.Values)
-				}
-				ev, err := runtime.DecodeEvent([]byte(data))
-				if err != nil {
-					return fmt.Errorf("entry %s: %w", m.ID, err)
-				}
-				h.out, err = h.handle(ctx, ev, h.out[:0])
-				if err != nil {
-					return fmt.Errorf("entry %s: %w", m.ID, err)
-				}
-				for _, child := range h.out {
-					h.enc, err = child.AppendJSON(h.enc[:0])
+			for field := range strings.SplitSeq(value, ",") {
+				if us, ok := strings.CutPrefix(field, "usec="); ok {
+					v, err := strconv.ParseInt(us, 10, 64)
 					if err != nil {
-						return err
+						return u, fmt.Errorf("INFO commandstats: %s: %v", line, err)
 					}
-					h.pipe.XAdd(ctx, &redis.XAddArgs{Stream: h.key, Values: []any{"event", string(h.enc)}})
+					u.usec[cmd] += v
 				}
-				clear(h.out)
-				h.ids = append(h.ids, m.ID)
 			}
 		}
-		if len(h.ids) == 0 {
-			return nil
-		}
-		ack := h.pipe.XAck(ctx, h.key, h.group, h.ids...)
-		if _, err := h.pipe.Exec(ctx); err != nil {
-			return err
-		}
-		if n := ack.Val(); n != int64(len(h.ids)) {
-			return fmt.Errorf("XACK acknowledged %d of %d entries", n, len(h.ids))
-		}
 	}
-}
-
-// handle is the hand-written dispatch: a switch on the type, the payload
-// decoded by runtime.Payload as in the Spine, a direct call to the organ.
-func (h *handLoop) handle(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
-	switch in.Type {
-	case chain.EventSummonRitual:
-		p, err := runtime.Payload[chain.SummonRitual](in)
-		if err != nil {
-			return out, err
-		}
-		r, err := chain.SummonSpirit(ctx, p)
-		if err != nil {
-			return out, err
-		}
-		return runtime.AppendChild(out, in, chain.EventSpiritAppeared, r), nil
-	case chain.EventSpiritAppeared:
-		p, err := runtime.Payload[chain.SpiritAppeared](in)
-		if err != nil {
-			return out, err
-		}
-		r, err := h.oracle.AskQuestion(ctx, p)
-		if err != nil {
-			return out, err
-		}
-		return runtime.AppendChild(out, in, chain.EventAnswerGenerated, r), nil
-	case chain.EventAnswerGenerated:
-		p, err := runtime.Payload[chain.AnswerGenerated](in)
-		if err != nil {
-			return out, err
-		}
-		r, err := chain.InterpretResponse(ctx, p)
-		if err != nil {
-			return out, err
-		}
-		return runtime.AppendChild(out, in, chain.EventOmenRevealed, r), nil
-	case chain.EventOmenRevealed:
-		p, err := runtime.Payload[chain.OmenRevealed](in)
-		if err != nil {
-			return out, err
-		}
-		return out, h.sink.ManifestEffect(ctx, p)
+	if u.cpu == 0 {
+		return u, errors.New("INFO cpu has no used_cpu_user or used_cpu_sys")
 	}
-	return out, runtime.NoRoute(in)
+	return u, nil
 }

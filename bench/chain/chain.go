@@ -1,6 +1,9 @@
 package chain
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // SummonRitual starts a chain.
 //
@@ -36,15 +39,16 @@ func SummonSpirit(_ context.Context, r SummonRitual) (SpiritAppeared, error) {
 	return SpiritAppeared{Ritual: r.Ritual, Spirit: r.Spirit, Mood: len(r.Spirit) % 6}, nil
 }
 
-// Oracle is a method organ, as in the demo.
-type Oracle struct{ Asked int }
+// Oracle is a method organ, as in the demo. Its counter is atomic so that
+// it is safe with several workers (runtime.WithWorkers).
+type Oracle struct{ Asked atomic.Int64 }
 
 // AskQuestion is stage two.
 //
 //necro:listens SPIRIT_APPEARED
 func (o *Oracle) AskQuestion(_ context.Context, s SpiritAppeared) (AnswerGenerated, error) {
-	o.Asked++
-	return AnswerGenerated{Ritual: s.Ritual, Answer: s.Mood*7 + o.Asked%3}, nil
+	asked := o.Asked.Add(1)
+	return AnswerGenerated{Ritual: s.Ritual, Answer: s.Mood*7 + int(asked%3)}, nil
 }
 
 // InterpretResponse is stage three.
@@ -54,14 +58,25 @@ func InterpretResponse(_ context.Context, a AnswerGenerated) (OmenRevealed, erro
 	return OmenRevealed{Ritual: a.Ritual, Severity: a.Answer%5 + 1}, nil
 }
 
-// Sink counts the omens that end each chain.
-type Sink struct{ Omens, Severity int }
+// Sink counts the omens that end each chain, atomically (safe with several
+// workers).
+//
+// Window, when set, is the service-mode benchmarks' window of chains in
+// flight: the producer puts a token in before it emits a root, and
+// ManifestEffect takes one out as the chain ends.
+type Sink struct {
+	Omens, Severity atomic.Int64
+	Window          chan struct{}
+}
 
 // ManifestEffect is stage four: it emits nothing.
 //
 //necro:listens OMEN_REVEALED
 func (s *Sink) ManifestEffect(_ context.Context, o OmenRevealed) error {
-	s.Omens++
-	s.Severity += o.Severity
+	s.Omens.Add(1)
+	s.Severity.Add(int64(o.Severity))
+	if s.Window != nil {
+		<-s.Window
+	}
 	return nil
 }

@@ -8,9 +8,12 @@ import (
 	"github.com/necrostack/necrostack/runtime"
 )
 
-// HandSwitch is the dispatcher a careful programmer would write by hand for
-// the chain: a switch on the type, a type assertion, a direct call. It is the
-// bar the generated Spine's dispatch is measured against.
+// HandSwitch is a dispatcher written by hand over NecroStack's envelope: a
+// switch on the type, a type assertion, a direct call, runtime.AppendChild.
+// BenchmarkDispatch compares the generated Spine's dispatch with it, to show
+// what the generated adapters add to a bare switch. It uses NecroStack's
+// runtime, so it is not a baseline for NecroStack as a whole: that is
+// bench/baseline, which shares no code with it.
 type HandSwitch struct {
 	Oracle *Oracle
 	Sink   *Sink
