@@ -44,13 +44,13 @@ func AppendChild(out []Event, parent Event, eventType string, payload any) []Eve
 // stamp gives the events AppendChild built while the Runner dispatched their
 // parent an ID and a timestamp, reading the clock once.
 func stamp(evs []Event) {
-	var now time.Time
+	var t time.Time
 	for i := range evs {
 		if evs[i].unstamped {
-			if now.IsZero() {
-				now = time.Now().UTC()
+			if t.IsZero() {
+				t = time.Now().UTC()
 			}
-			evs[i].ID, evs[i].Timestamp, evs[i].unstamped = newID(now), now, false
+			evs[i].ID, evs[i].Timestamp, evs[i].unstamped = newID(t), t, false
 		}
 	}
 }

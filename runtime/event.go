@@ -48,8 +48,8 @@ func NewEvent(eventType string, payload any) (Event, error) {
 	if err := validateType(eventType); err != nil {
 		return Event{}, err
 	}
-	now := time.Now().UTC()
-	return Event{ID: newID(now), Timestamp: now, Type: eventType, Payload: payload}, nil
+	t := time.Now().UTC()
+	return Event{ID: newID(t), Timestamp: t, Type: eventType, Payload: payload}, nil
 }
 
 // NewChildEvent returns an event emitted while handling parent: it is NewEvent

@@ -191,7 +191,7 @@ func (c *Consumer) settleAndRead(ctx context.Context, args *redis.XReadGroupArgs
 	var settle *redis.Cmd
 	var read *redis.XStreamSliceCmd
 	_, _ = c.b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		settle = settleScript.EvalSha(ctx, p, keys, c.argv(packBatch(batch, held))...)
+		settle = settleScript.EvalSha(ctx, p, keys, c.settleArgs(batch, held)...)
 		read = p.XReadGroup(ctx, args)
 		return nil
 	})

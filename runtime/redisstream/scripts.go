@@ -121,31 +121,26 @@ for i = 1, nops do
   local s, o, id, reason, detail, nemits
   s, o, id, reason, detail, nemits, pos = struct.unpack('%s', b, pos)
   local d = holds[s][id]
-  local emits = {}
-  for j = 1, nemits do
-    local to, env
-    to, env, pos = struct.unpack('%s', b, pos)
-    emits[j] = {to, env}
+  -- What the organs emitted is published when the entry is settled for
+  -- good: acknowledged, or dead-lettered now or at its last delivery.
+  local final = d and (o ~= RETRY or d >= maxDeliveries)
+  for _ = 1, nemits do
+    local to, arg
+    to, arg, pos = struct.unpack('%s', b, pos)
+    if final then redis.call('XADD', KEYS[to], '*', 'event', ARGV[arg]) end
   end
   local r = 0
-  local function publish()
-    for _, m in ipairs(emits) do
-      redis.call('XADD', KEYS[m[1]], '*', 'event', m[2])
-    end
-  end
   if not d then
     r = 0
   elseif o == ACK then
-    publish()
-    acks[s] = acks[s] or {}
-    acks[s][#acks[s] + 1] = id
+    local a = acks[s]
+    if not a then a = {}; acks[s] = a end
+    a[#a + 1] = id
     r = 1
   elseif o == DEAD then
-    publish()
     deadletter(KEYS[s], id, reason, detail, d)
     r = -1
   elseif d >= maxDeliveries then
-    publish()
     if reason == '' then reason = 'max_deliveries' end
     deadletter(KEYS[s], id, reason, 'delivered ' .. d .. ' times, the limit; the last failure: ' .. detail, d)
     r = -1
@@ -153,7 +148,7 @@ for i = 1, nops do
     r = d
   end
   out[i] = r
-  if r == 1 or r == -1 then settled[s] = true end
+  if final then settled[s] = true end
 end
 -- The plain acks go in one XACK per topic; the script is atomic, so nobody
 -- sees the events added before their input is acknowledged.

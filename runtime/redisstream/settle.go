@@ -37,16 +37,19 @@ type emit struct {
 //	                               this consumer holds (the most XPENDING can list)
 //	batchStream × streams          a stream's KEYS index, the first and last entry ids of the batch in it
 //	opHeader × ops, each followed by
-//	  opEmit × emits               an emitted event: its topic's KEYS index and envelope
+//	  opEmit × emits               an emitted event: its topic's KEYS index and the ARGV index
+//	                               of its envelope (envelopes follow the batch in ARGV, so that
+//	                               the script reads them without copying them out of it)
 const (
 	batchHeader = ">HHI"
 	batchStream = ">HBc0Bc0"
 	opHeader    = ">HBBc0Bc0Hc0H" // stream, outcome, entry id, reason, detail, number of emits
-	opEmit      = ">HIc0"         // topic, envelope
+	opEmit      = ">HI"           // topic, ARGV index of the envelope
 )
 
-// append encodes op in the layout of opHeader and opEmit.
-func (op *settleOp) append(dst []byte) []byte {
+// append encodes op in the layout of opHeader and opEmit, appending its
+// envelopes to envs; argOffset is the ARGV index of envs[0].
+func (op *settleOp) append(dst []byte, envs *[]any, argOffset int) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(op.entry.stream))
 	dst = append(dst, byte(op.outcome))
 	dst = appendStr8(dst, op.entry.id)
@@ -55,8 +58,8 @@ func (op *settleOp) append(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(op.emits)))
 	for _, m := range op.emits {
 		dst = binary.BigEndian.AppendUint16(dst, uint16(m.stream))
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.envelope)))
-		dst = append(dst, m.envelope...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(argOffset+len(*envs)))
+		*envs = append(*envs, m.envelope)
 	}
 	return dst
 }
@@ -265,9 +268,10 @@ func (c *Consumer) writeBatch(ctx context.Context, keys []string, batch []*fligh
 	return res, nil
 }
 
-// packBatch encodes a batch for the settle script: its header, the range of
-// entries of each stream in it, then the ops.
-func packBatch(batch []*flight, held int) string {
+// settleArgs returns the settle script's ARGV for a batch: the common
+// arguments, the batch (its header, the range of entries of each stream in
+// it, then the ops), then the envelopes the ops publish.
+func (c *Consumer) settleArgs(batch []*flight, held int) []any {
 	type span struct {
 		stream      int
 		first, last string
@@ -284,12 +288,10 @@ func packBatch(batch []*flight, held int) string {
 			spans[i].last = f.id
 		}
 	}
-	size := 4
+	size, nenvs := 8, 0
 	for _, f := range batch {
-		size += 16 + len(f.op.entry.id) + len(f.op.reason) + len(f.op.detail)
-		for _, m := range f.op.emits {
-			size += 6 + len(m.envelope)
-		}
+		size += 16 + len(f.op.entry.id) + len(f.op.reason) + len(f.op.detail) + 6*len(f.op.emits)
+		nenvs += len(f.op.emits)
 	}
 	packed := make([]byte, 0, size+len(spans)*48)
 	packed = binary.BigEndian.AppendUint16(packed, uint16(len(spans)))
@@ -299,14 +301,17 @@ func packBatch(batch []*flight, held int) string {
 		packed = binary.BigEndian.AppendUint16(packed, uint16(s.stream))
 		packed = appendStr8(appendStr8(packed, s.first), s.last)
 	}
+	args := c.argv(nil) // ARGV[4] is the batch, set below
+	args = slices.Grow(args, nenvs)
 	for _, f := range batch {
-		packed = f.op.append(packed)
+		packed = f.op.append(packed, &args, 1)
 	}
-	return string(packed)
+	args[3] = string(packed)
+	return args
 }
 
 func (c *Consumer) runSettle(ctx context.Context, keys []string, batch []*flight, held int) ([]int64, error) {
-	res, err := settleScript.Run(ctx, c.b.client, keys, c.argv(packBatch(batch, held))...).Int64Slice()
+	res, err := settleScript.Run(ctx, c.b.client, keys, c.settleArgs(batch, held)...).Int64Slice()
 	if err == nil {
 		err = checkResults(res, batch)
 	}
