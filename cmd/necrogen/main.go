@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -96,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *check {
 		stale := gen.Check(res)
 		for _, s := range stale {
-			fmt.Fprintf(stderr, "necrogen: %s: %s (run go generate)\n", rel(cwd, s.Path), s.Reason)
+			fmt.Fprintf(stderr, "necrogen: %s: %s (run go generate)\n", res.Rel(s.Path), s.Reason)
 			fmt.Fprint(stdout, s.Diff)
 		}
 		if len(stale) > 0 {
@@ -106,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	report := func(action, path string) {
 		if *verbose {
-			fmt.Fprintf(stderr, "necrogen: %s %s\n", action, rel(cwd, path))
+			fmt.Fprintf(stderr, "necrogen: %s %s\n", action, res.Rel(path))
 		}
 	}
 	if err := gen.Write(res, report); err != nil {
@@ -174,23 +173,11 @@ func runGraph(args []string, stdout, stderr io.Writer) int {
 }
 
 func countErrors(res *gen.Result) string {
-	n := 0
-	for _, d := range res.Diagnostics {
-		if d.Severity == gen.Error {
-			n++
-		}
-	}
+	n := res.ErrorCount()
 	if n == 1 {
 		return "1 error"
 	}
 	return fmt.Sprintf("%d errors", n)
-}
-
-func rel(dir, path string) string {
-	if r, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return path
 }
 
 // moduleVersion is the version of the necrostack module this binary was built

@@ -6,6 +6,7 @@ package gen
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/token"
 	"slices"
@@ -34,14 +35,13 @@ type Result struct {
 }
 
 // HasErrors reports whether any diagnostic is an error.
-func (r *Result) HasErrors() bool {
-	for _, d := range r.Diagnostics {
-		if d.Severity == Error {
-			return true
-		}
-	}
-	return false
-}
+func (r *Result) HasErrors() bool { return errorCount(r.Diagnostics) > 0 }
+
+// ErrorCount returns how many diagnostics are errors.
+func (r *Result) ErrorCount() int { return errorCount(r.Diagnostics) }
+
+// Rel returns path relative to r.Dir when it lies inside it.
+func (r *Result) Rel(path string) string { return Rel(r.Dir, path) }
 
 // Generate loads the packages of cfg and generates their files. An error is
 // returned only when the packages cannot be loaded at all; problems in the
@@ -52,74 +52,88 @@ func Generate(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Dir: cfg.Dir}
-	d := &diags{fset: fset}
-	slices.SortFunc(pkgs, func(a, b *loaded) int { return strings.Compare(a.pkg.PkgPath, b.pkg.PkgPath) })
+	var diagnostics []Diagnostic
 	for _, l := range pkgs {
-		if l.dir == "" {
-			for _, e := range l.pkg.Errors {
-				d.list = append(d.list, parsePackageError(e))
-			}
-			continue
+		out := generatePackage(cfg, l, &diags{fset: fset})
+		diagnostics = append(diagnostics, out.diags...)
+		if out.file != nil {
+			res.Files = append(res.Files, *out.file)
+			res.models = append(res.models, out.model)
 		}
-		pd := &diags{fset: fset}
-		m := analyze(l, pd)
-		if m != nil && len(l.existing) > 0 && !l.ours {
-			pd.list = append(pd.list, Diagnostic{
-				Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
-				Msg: fmt.Sprintf("%s exists but was not written by necrogen (its first line is not %q): rename or remove it, necrogen will not overwrite it", OutputName, Header),
-			})
-		}
-		if m == nil && !l.ours && len(pd.list) == 0 {
-			continue // nothing to generate or remove here, whatever state it is in
-		}
-		if loadErrs := packageErrors(l, m); len(loadErrs) > 0 {
-			// Analysing ill-typed code produces noise: report only the load errors.
-			d.list = append(d.list, loadErrs...)
-			continue
-		}
-		hasHandlers := m != nil && len(m.Handlers) > 0
-		if hasHandlers && !hasError(pd.list) {
-			lint(m, pd)
-			if cfg.Strict {
-				for i := range pd.list {
-					pd.list[i].Severity = Error
-				}
-			}
-		}
-		d.list = append(d.list, pd.list...)
-		switch {
-		case hasHandlers:
-			if hasError(pd.list) {
-				continue
-			}
-			content, err := emit(m)
-			if err != nil {
-				d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
-				continue
-			}
-			res.Files = append(res.Files, File{Path: l.output, Content: content, Old: l.existing})
-			res.models = append(res.models, m)
-		case l.ours && !hasError(pd.list):
-			res.Orphans = append(res.Orphans, l.output)
+		if out.orphan != "" {
+			res.Orphans = append(res.Orphans, out.orphan)
 		}
 	}
-	res.Diagnostics = sortDiagnostics(d.list)
+	slices.SortFunc(res.Files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortFunc(res.models, func(a, b *pkgModel) int { return cmp.Compare(a.Path, b.Path) })
+	slices.Sort(res.Orphans)
+	res.Diagnostics = sortDiagnostics(diagnostics)
 	return res, nil
 }
 
-func hasError(ds []Diagnostic) bool {
-	for _, d := range ds {
-		if d.Severity == Error {
-			return true
-		}
-	}
-	return false
+// pkgOutput is what one package contributes to a Result.
+type pkgOutput struct {
+	diags  []Diagnostic
+	file   *File     // the file to write, if the package has handlers and no errors
+	model  *pkgModel // its model, for graphs
+	orphan string    // a necro_gen.go of ours to remove
 }
 
-// packageErrors returns the load and type errors of a package, leaving out
+// generatePackage runs the steps for one package: analyze its directives,
+// check that its output file is ours, add its load and type errors, then —
+// if nothing is wrong — lint its flow and emit its file, or mark its old file
+// an orphan.
+func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
+	if l.dir == "" {
+		// A pattern that matched no files: only go/packages has something to say.
+		return pkgOutput{diags: loadErrors(l, nil)}
+	}
+	m := analyze(l, d)
+	if m == nil && !l.ours && len(d.list) == 0 {
+		return pkgOutput{} // nothing to generate or remove here, whatever state it is in
+	}
+	checkOutputIsOurs(l, m, d)
+	if errs := loadErrors(l, m); len(errs) > 0 {
+		// Analysing ill-typed code produces noise: report only the load errors.
+		return pkgOutput{diags: errs}
+	}
+	if errorCount(d.list) > 0 {
+		return pkgOutput{diags: d.list}
+	}
+	if m == nil || len(m.Handlers) == 0 {
+		if l.ours {
+			return pkgOutput{diags: d.list, orphan: l.output}
+		}
+		return pkgOutput{diags: d.list}
+	}
+	lint(m, d, cfg.Strict)
+	if errorCount(d.list) > 0 {
+		return pkgOutput{diags: d.list}
+	}
+	content, err := emit(m)
+	if err != nil {
+		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
+		return pkgOutput{diags: d.list}
+	}
+	return pkgOutput{diags: d.list, file: &File{Path: l.output, Content: content, Old: l.existing}, model: m}
+}
+
+// checkOutputIsOurs reports a necro_gen.go that necrogen did not write in a
+// package it would write one for: necrogen never overwrites it.
+func checkOutputIsOurs(l *loaded, m *pkgModel, d *diags) {
+	if m == nil || l.existing == nil || l.ours {
+		return
+	}
+	d.list = append(d.list, Diagnostic{
+		Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
+		Msg: fmt.Sprintf("%s exists but was not written by necrogen (its first line is not %q): rename or remove it, necrogen will not overwrite it", OutputName, Header),
+	})
+}
+
+// loadErrors returns the load and type errors of a package, leaving out
 // "undefined: X" for the names the generated file will declare: user code
 // may use NewSpine before necro_gen.go exists.
-func packageErrors(l *loaded, m *pkgModel) []Diagnostic {
+func loadErrors(l *loaded, m *pkgModel) []Diagnostic {
 	generated := map[string]bool{}
 	if m != nil {
 		for _, n := range generatedNames(m) {

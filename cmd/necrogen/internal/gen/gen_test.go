@@ -16,6 +16,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/necrostack/necrostack/cmd/necrogen/internal/gentest"
+	"github.com/necrostack/necrostack/internal/linediff"
 )
 
 var update = flag.Bool("update", false, "rewrite the want/ sections of the golden txtar cases")
@@ -144,7 +145,7 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 				continue
 			}
 			if !bytes.Equal(data, want) {
-				t.Errorf("%s differs from the golden file (run go test ./cmd/necrogen/... -update):\n%s", name, unifiedDiff(name, want, data))
+				t.Errorf("%s differs from the golden file (run go test ./cmd/necrogen/... -update):\n%s", name, linediff.Unified("want/"+name, "got/"+name, string(want), string(data)))
 			}
 		}
 	}

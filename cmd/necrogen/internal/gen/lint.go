@@ -11,7 +11,15 @@ import (
 // emit, which can only end at max steps. A cycle through an organ that may
 // emit nothing (a *T, []T or envelope result) is how a stream pulls in its
 // next piece, and is left alone.
-func lint(m *pkgModel, d *diags) {
+func lint(m *pkgModel, d *diags, strict bool) {
+	first := len(d.list)
+	defer func() {
+		if strict {
+			for i := first; i < len(d.list); i++ {
+				d.list[i].Severity = Error
+			}
+		}
+	}()
 	handled := map[string]bool{}
 	for _, h := range m.Handlers {
 		for _, l := range h.Listens {
