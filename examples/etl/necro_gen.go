@@ -37,10 +37,10 @@ type Spine struct {
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, extractor *Extractor, ledger *Ledger, opts ...runtime.Option) *Spine {
 	if extractor == nil {
-		panic("necrostack: NewSpine: extractor is nil")
+		panic("necrostack: NewSpine: the Extractor organ is nil")
 	}
 	if ledger == nil {
-		panic("necrostack: NewSpine: ledger is nil")
+		panic("necrostack: NewSpine: the Ledger organ is nil")
 	}
 	s := &Spine{extractor: extractor, ledger: ledger}
 	s.runner = runtime.NewRunner(backend, s, opts...)
@@ -79,7 +79,7 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
-		return necroTransformData(ctx, in, p, out)
+		return s.necroTransformData(ctx, in, p, out)
 	case EventDataTransformed:
 		p, err := runtime.Payload[DataTransformed](in)
 		if err != nil {
@@ -98,7 +98,7 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 			return out, err
 		}
 		var err1, err2 error
-		out, err1 = necroCleanData(ctx, in, p, out)
+		out, err1 = s.necroCleanData(ctx, in, p, out)
 		out, err2 = s.necroExtractorExtractNextBatch(ctx, in, p, out)
 		return out, errors.Join(err1, err2)
 	default:
@@ -106,19 +106,25 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 	}
 }
 
-func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, p EtlStart, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroExtractorExtractCSV calls Extractor.ExtractCSV and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, p EtlStart, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Extractor.ExtractCSV", &err)
 	r := s.extractor.ExtractCSV(p)
 	return runtime.AppendChild(out, in, EventRawDataLoaded, r), nil
 }
 
-func necroCleanData(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroCleanData calls CleanData and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroCleanData(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("CleanData", &err)
 	r := CleanData(p)
 	return runtime.AppendChild(out, in, EventDataCleaned, r), nil
 }
 
-func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroExtractorExtractNextBatch calls Extractor.ExtractNextBatch and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Extractor.ExtractNextBatch", &err)
 	r := s.extractor.ExtractNextBatch(p)
 	if r != nil {
@@ -127,15 +133,19 @@ func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.E
 	return out, nil
 }
 
-func necroTransformData(ctx context.Context, in runtime.Event, p DataCleaned, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroTransformData calls TransformData and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroTransformData(ctx context.Context, in runtime.Event, p DataCleaned, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("TransformData", &err)
 	r := TransformData(p)
 	return runtime.AppendChild(out, in, EventDataTransformed, r), nil
 }
 
-func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, p DataTransformed, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroLedgerExportSummary calls Ledger.ExportSummary and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, p DataTransformed, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Ledger.ExportSummary", &err)
-	if err := s.ledger.ExportSummary(p); err != nil {
+	if err = s.ledger.ExportSummary(p); err != nil {
 		return out, runtime.OrganError("Ledger.ExportSummary", err)
 	}
 	return out, nil

@@ -36,10 +36,10 @@ type Spine struct {
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, oracle *Oracle, manifestation *Manifestation, opts ...runtime.Option) *Spine {
 	if oracle == nil {
-		panic("necrostack: NewSpine: oracle is nil")
+		panic("necrostack: NewSpine: the Oracle organ is nil")
 	}
 	if manifestation == nil {
-		panic("necrostack: NewSpine: manifestation is nil")
+		panic("necrostack: NewSpine: the Manifestation organ is nil")
 	}
 	s := &Spine{oracle: oracle, manifestation: manifestation}
 	s.runner = runtime.NewRunner(backend, s, opts...)
@@ -78,7 +78,7 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
-		return necroInterpretResponse(ctx, in, p, out)
+		return s.necroInterpretResponse(ctx, in, p, out)
 	case EventOmenRevealed:
 		p, err := runtime.Payload[OmenRevealed](in)
 		if err != nil {
@@ -96,13 +96,15 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
-		return necroSummonSpirit(ctx, in, p, out)
+		return s.necroSummonSpirit(ctx, in, p, out)
 	default:
 		return out, runtime.NoRoute(in)
 	}
 }
 
-func necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroSummonSpirit calls SummonSpirit and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("SummonSpirit", &err)
 	r, err := SummonSpirit(ctx, p)
 	if err != nil {
@@ -111,7 +113,9 @@ func necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, ou
 	return runtime.AppendChild(out, in, EventSpiritAppeared, r), nil
 }
 
-func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p SpiritAppeared, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroOracleAskQuestion calls Oracle.AskQuestion and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p SpiritAppeared, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Oracle.AskQuestion", &err)
 	r, err := s.oracle.AskQuestion(ctx, p)
 	if err != nil {
@@ -120,15 +124,19 @@ func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p 
 	return runtime.AppendChild(out, in, EventAnswerGenerated, r), nil
 }
 
-func necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGenerated, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroInterpretResponse calls InterpretResponse and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGenerated, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("InterpretResponse", &err)
 	r := InterpretResponse(p)
 	return runtime.AppendChild(out, in, EventOmenRevealed, r), nil
 }
 
-func (s *Spine) necroManifestationManifestEffect(ctx context.Context, in runtime.Event, p OmenRevealed, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroManifestationManifestEffect calls Manifestation.ManifestEffect and appends what it emits to out; after a panic it returns out as it was.
+func (s *Spine) necroManifestationManifestEffect(ctx context.Context, in runtime.Event, p OmenRevealed, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Manifestation.ManifestEffect", &err)
-	if err := s.manifestation.ManifestEffect(ctx, p); err != nil {
+	if err = s.manifestation.ManifestEffect(ctx, p); err != nil {
 		return out, runtime.OrganError("Manifestation.ManifestEffect", err)
 	}
 	return out, nil

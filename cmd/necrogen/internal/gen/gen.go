@@ -81,8 +81,8 @@ type pkgOutput struct {
 
 // generatePackage runs the steps for one package: analyze its directives,
 // check that its output file is ours, add its load and type errors, then —
-// if nothing is wrong — lint its flow and emit its file, or mark its old file
-// an orphan.
+// if nothing is wrong — lint its flow, emit its file and type-check it with
+// the package, or mark its old file an orphan.
 func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	if l.dir == "" {
 		// A pattern that matched no files: only go/packages has something to say.
@@ -94,8 +94,9 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	}
 	checkOutputIsOurs(l, m, d)
 	if errs := loadErrors(l, m); len(errs) > 0 {
-		// Analysing ill-typed code produces noise: report only the load errors.
-		return pkgOutput{diags: errs}
+		// Reported with the directive problems; analyze has skipped what
+		// the type checker could not type.
+		return pkgOutput{diags: append(errs, d.list...)}
 	}
 	if errorCount(d.list) > 0 {
 		return pkgOutput{diags: d.list}
@@ -113,6 +114,10 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	content, err := emit(m)
 	if err != nil {
 		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
+		return pkgOutput{diags: d.list}
+	}
+	verify(l, content, d)
+	if errorCount(d.list) > 0 {
 		return pkgOutput{diags: d.list}
 	}
 	return pkgOutput{diags: d.list, file: &File{Path: l.output, Content: content, Old: l.existing}, model: m}

@@ -45,7 +45,7 @@ func mermaid(b *strings.Builder, m *pkgModel) {
 		fmt.Fprintf(b, "    %s[%s]\n", organID(h), h.Name)
 	}
 	for _, e := range m.Events {
-		for _, h := range handlersOf(m, e.Name) {
+		for _, h := range m.handlersOf(e.Name) {
 			fmt.Fprintf(b, "    %s --> %s\n", e.Name, organID(h))
 		}
 	}
@@ -68,7 +68,7 @@ func dot(b *strings.Builder, m *pkgModel) {
 		fmt.Fprintf(b, "    %q [shape=box];\n", h.Name)
 	}
 	for _, e := range m.Events {
-		for _, h := range handlersOf(m, e.Name) {
+		for _, h := range m.handlersOf(e.Name) {
 			fmt.Fprintf(b, "    %q -> %q;\n", e.Name, h.Name)
 		}
 	}

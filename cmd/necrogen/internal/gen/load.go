@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,79 +34,128 @@ type Config struct {
 type loaded struct {
 	pkg      *packages.Package
 	dir      string
-	output   string // absolute path of its necro_gen.go
-	existing []byte // current content of necro_gen.go, nil if absent
-	ours     bool   // existing starts with Header
+	output   string                    // absolute path of its necro_gen.go
+	existing []byte                    // current content of necro_gen.go, nil if absent
+	ours     bool                      // existing starts with Header
+	imports  map[string]*types.Package // every package of its load, by path: what the generated file is checked against
+
+	importErrs map[string][]packages.Error // why one of generatedImports could not be loaded
 }
 
-const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
+const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax |
 	packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule | packages.NeedImports
 
-// load lists the packages, then loads them with full type information, with
-// any necro_gen.go of ours replaced by an empty file so that a stale one
-// never gets in the way of regenerating it.
+// generatedImports are loaded beside the user's packages, so that the
+// generated file can be type-checked against the same packages as theirs
+// even where their code does not import them yet.
+var generatedImports = []string{contextPath, errorsPath, runtimePath}
+
+// load loads the packages with full type information: the packages they
+// import come from export data, which the go command caches, so a run with
+// or without necro_gen.go costs the same. A necro_gen.go of ours that no
+// longer fits the code around it (its package has errors) is then replaced
+// by an empty file and that package loaded again, this time checking its
+// dependencies from source, as go/packages does for every overlay.
 func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
+	fset := token.NewFileSet()
+	pkgs, err := loadOnce(cfg, fset, patterns, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	overlay := map[string][]byte{}
+	var again []string
+	for _, l := range pkgs {
+		if l.ours && len(l.pkg.Errors) > 0 {
+			overlay[l.output] = []byte(Header + "\n\npackage " + l.pkg.Name + "\n")
+			again = append(again, l.dir)
+		}
+	}
+	if len(again) == 0 {
+		return pkgs, fset, nil
+	}
+	reloaded, err := loadOnce(cfg, fset, again, overlay)
+	if err != nil {
+		return nil, nil, err
+	}
+	byDir := map[string]*loaded{}
+	for _, l := range reloaded {
+		byDir[l.dir] = l
+	}
+	for i, l := range pkgs {
+		if r := byDir[l.dir]; r != nil && l.ours && len(l.pkg.Errors) > 0 {
+			r.existing, r.ours = l.existing, l.ours
+			pkgs[i] = r
+		}
+	}
+	return pkgs, fset, nil
+}
+
+// loadOnce is one packages.Load of patterns, with the generated file's
+// imports added as roots unless the patterns name files.
+func loadOnce(cfg Config, fset *token.FileSet, patterns []string, overlay map[string][]byte) ([]*loaded, error) {
 	var buildFlags []string
 	if len(cfg.Tags) > 0 {
 		buildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
-	listCfg := &packages.Config{
-		Mode:       packages.NeedName | packages.NeedFiles,
-		Dir:        cfg.Dir,
-		Env:        cfg.Env,
-		BuildFlags: buildFlags,
-	}
-	listed, err := packages.Load(listCfg, patterns...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
-	}
-	overlay := map[string][]byte{}
-	byPath := map[string]*loaded{}
-	for _, p := range listed {
-		dir := packageDir(p)
-		if dir == "" {
-			continue
+	extra := generatedImports
+	for _, p := range patterns {
+		if strings.HasSuffix(p, ".go") {
+			extra = nil // go list cannot mix files and packages
 		}
-		l := &loaded{dir: dir, output: filepath.Join(dir, OutputName)}
-		if data, err := os.ReadFile(l.output); err == nil {
-			l.existing = data
-			l.ours = bytes.HasPrefix(data, []byte(Header+"\n"))
-			if l.ours && p.Name != "" {
-				overlay[l.output] = []byte(Header + "\n\npackage " + p.Name + "\n")
-			}
-		}
-		byPath[p.ID] = l
 	}
-	fset := token.NewFileSet()
-	full := &packages.Config{
+	pkgs, err := packages.Load(&packages.Config{
 		Mode:       loadMode,
 		Dir:        cfg.Dir,
 		Env:        cfg.Env,
 		BuildFlags: buildFlags,
 		Fset:       fset,
 		Overlay:    overlay,
-	}
-	pkgs, err := packages.Load(full, patterns...)
+	}, append(slices.Clone(patterns), extra...)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
+		return nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
 	}
+	imports := map[string]*types.Package{}
+	importErrs := map[string][]packages.Error{}
+	packages.Visit(pkgs, nil, func(p *packages.Package) {
+		if p.Types != nil {
+			imports[p.PkgPath] = p.Types
+		}
+	})
 	var out []*loaded
 	for _, p := range pkgs {
-		l := byPath[p.ID]
-		if l == nil {
-			l = &loaded{dir: packageDir(p)} // dir is "" for a pattern that matched no files
-			if l.dir != "" {
-				l.output = filepath.Join(l.dir, OutputName)
+		if slices.Contains(generatedImports, p.PkgPath) {
+			// Never a package to generate for (even where ./... in this
+			// repository matches the runtime): it has no handlers.
+			if p.Types == nil || len(p.Errors) > 0 {
+				delete(imports, p.PkgPath) // verify says why it is missing
+				importErrs[p.PkgPath] = p.Errors
+			}
+			continue
+		}
+		l := &loaded{pkg: p, dir: packageDir(p), imports: imports, importErrs: importErrs}
+		if l.dir != "" { // "" for a pattern that matched no files
+			l.output = filepath.Join(l.dir, OutputName)
+			if data, err := os.ReadFile(l.output); err == nil {
+				l.existing = data
+				l.ours = isOurs(data)
 			}
 		}
-		l.pkg = p
 		out = append(out, l)
 	}
-	return out, fset, nil
+	return out, nil
+}
+
+// isOurs reports whether data is a file necrogen wrote: its first line is
+// Header, whatever the line ending (an editor or git may have made it CRLF)
+// and with or without a byte-order mark.
+func isOurs(data []byte) bool {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	return string(bytes.TrimSuffix(line, []byte("\r"))) == Header
 }
 
 func packageDir(p *packages.Package) string {

@@ -1,0 +1,93 @@
+package gen
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"path/filepath"
+	"strings"
+)
+
+// verify type-checks the generated file together with the rest of its
+// package before anything is written, so that necrogen never hands over code
+// that does not build. A problem inside the generated file is necrogen's own
+// (a clash it failed to foresee) and an error: nothing is written. A problem
+// in the user's files is what the new file changes for them — a NewSpine call
+// that lacks a new organ, a helper that is gone — and a warning, because the
+// user can only fix it once the file is written.
+func verify(l *loaded, content []byte, d *diags) {
+	for _, path := range generatedImports {
+		if l.imports[path] != nil {
+			continue
+		}
+		errs := l.importErrs[path]
+		if len(errs) == 0 {
+			return // not loaded at all: the patterns named files
+		}
+		d.list = append(d.list, Diagnostic{
+			Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
+			Msg: fmt.Sprintf("%s would import %s, which cannot be loaded here: %s", OutputName, path, errs[0].Msg),
+		})
+		return
+	}
+	gen, err := parser.ParseFile(d.fset, l.output, content, parser.SkipObjectResolution)
+	if err != nil {
+		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: "internal error: the generated file does not parse: " + err.Error()})
+		return
+	}
+	var files []*ast.File
+	for _, f := range l.pkg.Syntax {
+		if filepath.Base(d.fset.Position(f.Package).Filename) != OutputName {
+			files = append(files, f)
+		}
+	}
+	files = append(files, gen) // last: a clash is then reported in the generated file
+	conf := types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) {
+			if p := l.pkg.Imports[path]; p != nil && p.Types != nil {
+				return p.Types, nil
+			}
+			if p := l.imports[path]; p != nil {
+				return p, nil
+			}
+			if path == "unsafe" {
+				return types.Unsafe, nil
+			}
+			return nil, errors.New("not loaded")
+		}),
+		Sizes: l.pkg.TypesSizes,
+		Error: func(err error) {
+			te, ok := err.(types.Error)
+			if !ok || strings.HasPrefix(te.Msg, "\t") {
+				return // a continuation line ("\tother declaration of x") of the error before
+			}
+			pos := d.fset.Position(te.Pos)
+			switch {
+			case pos.Filename == l.output:
+				d.list = append(d.list, Diagnostic{Pos: pos, Msg: fmt.Sprintf("internal error: necrogen generated code that does not compile (%s; the line is %q): please report it; nothing is written", te.Msg, line(content, pos.Line))})
+			case !te.Soft:
+				d.list = append(d.list, Diagnostic{Pos: pos, Msg: "with the new " + OutputName + ": " + te.Msg, Severity: Warning})
+			}
+		},
+	}
+	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
+		conf.GoVersion = "go" + l.pkg.Module.GoVersion
+	}
+	conf.Check(l.pkg.PkgPath, d.fset, files, nil)
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// line returns line n (from 1) of content.
+func line(content []byte, n int) string {
+	lines := strings.Split(string(content), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return strings.TrimSpace(lines[n-1])
+}

@@ -1,0 +1,4 @@
+package gen
+
+// checkWire is filled in below.
+func checkWire(m *pkgModel, d *diags) {}
