@@ -24,6 +24,7 @@ import (
 func analyze(l *loaded, d *diags) *pkgModel {
 	pkg := l.pkg
 	m := newModel(pkg.PkgPath, pkg.Name, l.dir)
+	m.Types = pkg.Types
 	a := &analyzer{m: m, d: d, info: pkg.TypesInfo, pkg: pkg.Types, fset: d.fset,
 		user: newUserNames(), files: map[string]*ast.File{}, constraints: map[string]string{}, cgo: map[string]bool{}}
 	for _, f := range pkg.GoFiles {

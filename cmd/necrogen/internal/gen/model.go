@@ -67,6 +67,7 @@ type pkgModel struct {
 	Path     string
 	Name     string
 	Dir      string
+	Types    *types.Package
 	Events   []*eventType // sorted by Name
 	Organs   []*organ     // in declaration order of their types
 	Handlers []*handler   // in declaration order: file name, then position
