@@ -116,7 +116,7 @@ func loadOnce(cfg Config, fset *token.FileSet, patterns []string, overlay map[st
 		Overlay:    overlay,
 	}, append(slices.Clone(patterns), extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
+		return nil, loadError(patterns, err)
 	}
 	imports := map[string]*types.Package{}
 	importErrs := map[string][]packages.Error{}
@@ -146,7 +146,24 @@ func loadOnce(cfg Config, fset *token.FileSet, patterns []string, overlay map[st
 		}
 		out = append(out, l)
 	}
+	if len(out) == 0 {
+		// Some failures of the go command (no module here) give no
+		// package and no error in this mode; a plain listing says why.
+		if _, err := packages.Load(&packages.Config{Mode: packages.NeedName, Dir: cfg.Dir, Env: cfg.Env, BuildFlags: buildFlags}, patterns...); err != nil {
+			return nil, loadError(patterns, err)
+		}
+	}
 	return out, nil
+}
+
+// loadError is the error of a load that failed as a whole: the go
+// command's own message, without go/packages' wrapping of it.
+func loadError(patterns []string, err error) error {
+	msg := err.Error()
+	if _, stderr, ok := strings.Cut(msg, "stderr: "); ok {
+		msg = strings.TrimSpace(stderr)
+	}
+	return fmt.Errorf("load %s: %s", strings.Join(patterns, " "), msg)
 }
 
 // isOurs reports whether data is a file necrogen wrote: its first line is

@@ -5,10 +5,20 @@ import (
 	"go/token"
 	"go/types"
 	"slices"
+
+	necroruntime "github.com/necrostack/necrostack/runtime"
 )
 
 // runtimePath is the import path of the package generated code runs on.
 const runtimePath = "github.com/necrostack/necrostack/runtime"
+
+// The generator imports the runtime it writes code for. That keeps the two
+// in step — generated files refer to this constant, which the runtime of the
+// same module version must have — and it makes `go get -tool
+// github.com/necrostack/necrostack/cmd/necrogen` record the checksums of the
+// runtime's own dependencies, so that the user's first build of generated
+// code needs no second go get.
+const _ = necroruntime.SupportPackageIsVersion1
 
 // resultKind is the shape of what a handler returns (before an optional error).
 type resultKind int
