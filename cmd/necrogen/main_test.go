@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/necrostack/necrostack/cmd/necrogen/internal/gentest"
+	"github.com/necrostack/necrostack/internal/readmecheck"
 )
 
 const handlers = `package app
@@ -327,5 +328,36 @@ func TestInitRefuses(t *testing.T) {
 	code, stdout, _ = necrogen(t, inside, "init", "joined")
 	if code != 0 || !strings.HasSuffix(stdout, "next: go get -tool github.com/necrostack/necrostack/cmd/necrogen && go generate ./joined && go run ./joined && go test ./joined\n") {
 		t.Fatalf("init in a module without the tool: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// The next: line of necrogen init -module works as printed for a new user
+// of a published version of the module: HEAD served by a file-based module
+// proxy, a fresh module cache, GOFLAGS unset, no network (see
+// readmecheck.UserEnv).
+func TestInitNextStepsAsAUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs the module from a proxy and builds an app")
+	}
+	user, err := readmecheck.NewUserEnv(gentest.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer user.Close()
+	dir := t.TempDir()
+	code, stdout, stderr := necrogen(t, dir, "init", "-module", "example.com/hello", "hello")
+	next, ok := strings.CutPrefix(stdout[strings.LastIndex(stdout, "next: "):], "next: ")
+	if code != 0 || !ok {
+		t.Fatalf("init: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	cmd := exec.Command("bash", "-c", next)
+	cmd.Dir = dir
+	cmd.Env = user.Env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", next, err, out)
+	}
+	if !strings.Contains(string(out), "Come in, Edgar.\n") || !strings.Contains(string(out), "ok  \texample.com/hello") {
+		t.Fatalf("%s printed:\n%s", next, out)
 	}
 }
