@@ -85,10 +85,10 @@ func NewUserEnv(root string) (*UserEnv, error) {
 	}
 	info, _ := json.Marshal(map[string]any{"Version": u.Version, "Time": commitTime.UTC()})
 	for name, data := range map[string][]byte{
-		filepath.Join(at, "list"):                            nil, // no tags: @latest answers
-		filepath.Join(at, u.Version+".info"):                 info,
-		filepath.Join(at, u.Version+".mod"):                  []byte(gomod),
-		filepath.Join(filepath.Dir(at), "@latest"):           info,
+		filepath.Join(at, "list"):                  nil, // no tags: @latest answers
+		filepath.Join(at, u.Version+".info"):       info,
+		filepath.Join(at, u.Version+".mod"):        []byte(gomod),
+		filepath.Join(filepath.Dir(at), "@latest"): info,
 	} {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			u.Close()

@@ -2,7 +2,10 @@ package gen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"os"
@@ -11,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -32,111 +36,62 @@ type Config struct {
 
 // loaded is one package ready for analysis.
 type loaded struct {
-	pkg      *packages.Package
+	pkg      *packages.Package // with Types, TypesInfo and type errors filled in by check
 	dir      string
-	output   string                    // absolute path of its necro_gen.go
-	existing []byte                    // current content of necro_gen.go, nil if absent
-	ours     bool                      // existing starts with Header
-	imports  map[string]*types.Package // every package of its load, by path: what the generated file is checked against
-
-	importErrs map[string][]packages.Error // why one of generatedImports could not be loaded
+	output   string // absolute path of its necro_gen.go
+	existing []byte // current content of necro_gen.go, nil if absent
+	ours     bool   // existing starts with Header
+	types    *typeSource
 }
 
+// loadMode asks go/packages for the syntax and the import graph, but not for
+// types: with types it would have the go command compile every package it
+// lists, the user's own included, and a package with a large necro_gen.go is
+// slow to compile. necrogen type-checks the packages it generates for from
+// source itself, and their imports from export data (see typeSource).
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax |
-	packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule | packages.NeedImports
+	packages.NeedImports | packages.NeedModule | packages.NeedTypesSizes
 
-// generatedImports are loaded beside the user's packages, so that the
-// generated file can be type-checked against the same packages as theirs
-// even where their code does not import them yet.
+// generatedImports are the packages the generated file imports; their export
+// data is loaded with the user's imports, so that the generated file can be
+// type-checked against the same packages as the user's code even where that
+// code does not import them yet.
 var generatedImports = []string{contextPath, errorsPath, runtimePath}
 
-// load loads the packages with full type information: the packages they
-// import come from export data, which the go command caches, so a run with
-// or without necro_gen.go costs the same. A necro_gen.go of ours that no
-// longer fits the code around it (its package has errors) is then replaced
-// by an empty file and that package loaded again, this time checking its
-// dependencies from source, as go/packages does for every overlay.
+// load loads and type-checks the packages of cfg, each without its
+// necro_gen.go of ours: the file is about to be replaced, and the old one may
+// no longer fit the code around it. (Uses of the names it declares are then
+// undefined; loadErrors leaves those out.)
 func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"."}
 	}
-	fset := token.NewFileSet()
-	pkgs, err := loadOnce(cfg, fset, patterns, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	overlay := map[string][]byte{}
-	var again []string
-	for _, l := range pkgs {
-		if l.ours && len(l.pkg.Errors) > 0 {
-			overlay[l.output] = []byte(Header + "\n\npackage " + l.pkg.Name + "\n")
-			again = append(again, l.dir)
-		}
-	}
-	if len(again) == 0 {
-		return pkgs, fset, nil
-	}
-	reloaded, err := loadOnce(cfg, fset, again, overlay)
-	if err != nil {
-		return nil, nil, err
-	}
-	byDir := map[string]*loaded{}
-	for _, l := range reloaded {
-		byDir[l.dir] = l
-	}
-	for i, l := range pkgs {
-		if r := byDir[l.dir]; r != nil && l.ours && len(l.pkg.Errors) > 0 {
-			r.existing, r.ours = l.existing, l.ours
-			pkgs[i] = r
-		}
-	}
-	return pkgs, fset, nil
-}
-
-// loadOnce is one packages.Load of patterns, with the generated file's
-// imports added as roots unless the patterns name files.
-func loadOnce(cfg Config, fset *token.FileSet, patterns []string, overlay map[string][]byte) ([]*loaded, error) {
 	var buildFlags []string
 	if len(cfg.Tags) > 0 {
 		buildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
-	extra := generatedImports
-	for _, p := range patterns {
-		if strings.HasSuffix(p, ".go") {
-			extra = nil // go list cannot mix files and packages
-		}
-	}
+	fset := token.NewFileSet()
 	pkgs, err := packages.Load(&packages.Config{
 		Mode:       loadMode,
 		Dir:        cfg.Dir,
 		Env:        cfg.Env,
 		BuildFlags: buildFlags,
 		Fset:       fset,
-		Overlay:    overlay,
-	}, append(slices.Clone(patterns), extra...)...)
+		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
+			mode := parser.AllErrors | parser.ParseComments | parser.SkipObjectResolution
+			if filepath.Base(filename) == OutputName && isOurs(src) {
+				mode = parser.PackageClauseOnly // about to be replaced: see check
+			}
+			return parser.ParseFile(fset, filename, src, mode)
+		},
+	}, patterns...)
 	if err != nil {
-		return nil, loadError(patterns, err)
+		return nil, nil, loadError(patterns, err)
 	}
-	imports := map[string]*types.Package{}
-	importErrs := map[string][]packages.Error{}
-	packages.Visit(pkgs, nil, func(p *packages.Package) {
-		if p.Types != nil {
-			imports[p.PkgPath] = p.Types
-		}
-	})
 	var out []*loaded
 	for _, p := range pkgs {
-		if slices.Contains(generatedImports, p.PkgPath) {
-			// Never a package to generate for (even where ./... in this
-			// repository matches the runtime): it has no handlers.
-			if p.Types == nil || len(p.Errors) > 0 {
-				delete(imports, p.PkgPath) // verify says why it is missing
-				importErrs[p.PkgPath] = p.Errors
-			}
-			continue
-		}
-		l := &loaded{pkg: p, dir: packageDir(p), imports: imports, importErrs: importErrs}
+		l := &loaded{pkg: p, dir: packageDir(p)}
 		if l.dir != "" { // "" for a pattern that matched no files
 			l.output = filepath.Join(l.dir, OutputName)
 			if data, err := os.ReadFile(l.output); err == nil {
@@ -146,14 +101,184 @@ func loadOnce(cfg Config, fset *token.FileSet, patterns []string, overlay map[st
 		}
 		out = append(out, l)
 	}
-	if len(out) == 0 {
-		// Some failures of the go command (no module here) give no
-		// package and no error in this mode; a plain listing says why.
-		if _, err := packages.Load(&packages.Config{Mode: packages.NeedName, Dir: cfg.Dir, Env: cfg.Env, BuildFlags: buildFlags}, patterns...); err != nil {
-			return nil, loadError(patterns, err)
+	src, err := newTypeSource(cfg, buildFlags, fset, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range src.order() {
+		l.types = src
+		src.check(l)
+	}
+	return out, fset, nil
+}
+
+// typeSource gives the types of one load: the loaded packages from source,
+// checked by necrogen, and every other package from its export data, which
+// the go command builds and caches.
+type typeSource struct {
+	fset   *token.FileSet
+	roots  map[string]*loaded        // by package path
+	export map[string]string         // package path → export data file
+	errs   map[string]string         // package path → why it has no export data
+	view   map[string]*types.Package // every package read or checked so far, by path
+}
+
+func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots []*loaded) (*typeSource, error) {
+	src := &typeSource{fset: fset, roots: map[string]*loaded{}, export: map[string]string{}, errs: map[string]string{}, view: map[string]*types.Package{}}
+	need := map[string]bool{}
+	for _, p := range generatedImports {
+		need[p] = true
+	}
+	for _, l := range roots {
+		src.roots[l.pkg.PkgPath] = l
+	}
+	for _, l := range roots {
+		for _, imp := range l.pkg.Imports {
+			if src.roots[imp.PkgPath] == nil && imp.PkgPath != "unsafe" && imp.PkgPath != "C" {
+				need[imp.PkgPath] = true
+			}
 		}
 	}
-	return out, nil
+	var paths []string
+	for p := range need {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	deps, err := packages.Load(&packages.Config{
+		Mode:       packages.NeedName | packages.NeedExportFile,
+		Dir:        cfg.Dir,
+		Env:        cfg.Env,
+		BuildFlags: buildFlags,
+	}, paths...)
+	if err != nil {
+		return nil, loadError(paths, err)
+	}
+	for _, p := range deps {
+		switch {
+		case p.ExportFile != "":
+			src.export[p.PkgPath] = p.ExportFile
+		case len(p.Errors) > 0:
+			src.errs[p.PkgPath] = p.Errors[0].Msg
+		}
+	}
+	return src, nil
+}
+
+// order returns the loaded packages that have syntax, each after the loaded
+// packages it imports.
+func (src *typeSource) order() []*loaded {
+	var out []*loaded
+	done := map[*loaded]bool{}
+	var visit func(l *loaded)
+	visit = func(l *loaded) {
+		if done[l] {
+			return
+		}
+		done[l] = true
+		for _, imp := range l.pkg.Imports {
+			if r := src.roots[imp.PkgPath]; r != nil {
+				visit(r)
+			}
+		}
+		if len(l.pkg.Syntax) > 0 {
+			out = append(out, l)
+		}
+	}
+	paths := make([]string, 0, len(src.roots))
+	for p := range src.roots {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		visit(src.roots[p])
+	}
+	return out
+}
+
+// Import returns the package with the given path: a loaded package as
+// checked, or another from its export data.
+func (src *typeSource) Import(path string) (*types.Package, error) {
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	if r := src.roots[path]; r != nil && r.pkg.Types != nil {
+		return r.pkg.Types, nil
+	}
+	if p := src.view[path]; p != nil && p.Complete() {
+		return p, nil
+	}
+	file, ok := src.export[path]
+	if !ok {
+		if why := src.errs[path]; why != "" {
+			return nil, errors.New(why)
+		}
+		return nil, fmt.Errorf("package %s was not loaded", path)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := gcexportdata.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading export data of %s: %w", path, err)
+	}
+	return gcexportdata.Read(r, src.fset, src.view, path)
+}
+
+// importerFor resolves the import paths of one package's files.
+func (src *typeSource) importerFor(p *packages.Package) types.Importer {
+	return importerFunc(func(path string) (*types.Package, error) {
+		if imp := p.Imports[path]; imp != nil {
+			path = imp.PkgPath
+		}
+		return src.Import(path)
+	})
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// check type-checks a loaded package from its syntax, without its
+// necro_gen.go of ours.
+func (src *typeSource) check(l *loaded) {
+	files := l.pkg.Syntax
+	if l.ours {
+		files = withoutOutput(src.fset, files)
+	}
+	var errs []packages.Error
+	conf := types.Config{
+		Importer: src.importerFor(l.pkg),
+		Sizes:    l.pkg.TypesSizes,
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				errs = append(errs, packages.Error{Pos: src.fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
+			}
+		},
+	}
+	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
+		conf.GoVersion = "go" + l.pkg.Module.GoVersion
+	}
+	info := &types.Info{
+		Types: map[ast.Expr]types.TypeAndValue{},
+		Defs:  map[*ast.Ident]types.Object{},
+		Uses:  map[*ast.Ident]types.Object{},
+	}
+	l.pkg.Types, _ = conf.Check(l.pkg.PkgPath, src.fset, files, info)
+	l.pkg.TypesInfo = info
+	l.pkg.Errors = append(l.pkg.Errors, errs...)
+}
+
+// withoutOutput returns files without necro_gen.go.
+func withoutOutput(fset *token.FileSet, files []*ast.File) []*ast.File {
+	var out []*ast.File
+	for _, f := range files {
+		if filepath.Base(fset.Position(f.Package).Filename) != OutputName {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // loadError is the error of a load that failed as a whole: the go

@@ -1,13 +1,10 @@
 package gen
 
 import (
-	"errors"
 	"fmt"
-	"go/ast"
 	"go/parser"
 	"go/token"
 	"go/types"
-	"path/filepath"
 	"strings"
 )
 
@@ -20,45 +17,24 @@ import (
 // user can only fix it once the file is written.
 func verify(l *loaded, content []byte, d *diags) {
 	for _, path := range generatedImports {
-		if l.imports[path] != nil {
-			continue
+		if _, err := l.types.Import(path); err != nil {
+			d.list = append(d.list, Diagnostic{
+				Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
+				Msg: fmt.Sprintf("%s would import %s, which cannot be loaded here: %v", OutputName, path, err),
+			})
+			return
 		}
-		errs := l.importErrs[path]
-		if len(errs) == 0 {
-			return // not loaded at all: the patterns named files
-		}
-		d.list = append(d.list, Diagnostic{
-			Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
-			Msg: fmt.Sprintf("%s would import %s, which cannot be loaded here: %s", OutputName, path, errs[0].Msg),
-		})
-		return
 	}
 	gen, err := parser.ParseFile(d.fset, l.output, content, parser.SkipObjectResolution)
 	if err != nil {
 		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: "internal error: the generated file does not parse: " + err.Error()})
 		return
 	}
-	var files []*ast.File
-	for _, f := range l.pkg.Syntax {
-		if filepath.Base(d.fset.Position(f.Package).Filename) != OutputName {
-			files = append(files, f)
-		}
-	}
-	files = append(files, gen) // last: a clash is then reported in the generated file
+	// Last: a clash is then reported in the generated file.
+	files := append(withoutOutput(d.fset, l.pkg.Syntax), gen)
 	conf := types.Config{
-		Importer: importerFunc(func(path string) (*types.Package, error) {
-			if p := l.pkg.Imports[path]; p != nil && p.Types != nil {
-				return p.Types, nil
-			}
-			if p := l.imports[path]; p != nil {
-				return p, nil
-			}
-			if path == "unsafe" {
-				return types.Unsafe, nil
-			}
-			return nil, errors.New("not loaded")
-		}),
-		Sizes: l.pkg.TypesSizes,
+		Importer: l.types.importerFor(l.pkg),
+		Sizes:    l.pkg.TypesSizes,
 		Error: func(err error) {
 			te, ok := err.(types.Error)
 			if !ok || strings.HasPrefix(te.Msg, "\t") {
@@ -78,10 +54,6 @@ func verify(l *loaded, content []byte, d *diags) {
 	}
 	conf.Check(l.pkg.PkgPath, d.fset, files, nil)
 }
-
-type importerFunc func(path string) (*types.Package, error)
-
-func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
 
 // line returns line n (from 1) of content.
 func line(content []byte, n int) string {

@@ -27,8 +27,7 @@ func main() { _ = NewSpine(memory.New()) }
 `)})
 	res := generate(t, dir)
 	got := string(formatDiagnostics(res, dir))
-	want := "a.go:13:40: warning: with the new necro_gen.go: not enough arguments in call to NewSpine\n\thave (*memory.Backend)\n" +
-		"\twant (\"github.com/necrostack/necrostack/runtime\".Backend, *Tower, ...\"github.com/necrostack/necrostack/runtime\".Option)\n"
+	want := "a.go:13:40: warning: with the new necro_gen.go: not enough arguments in call to NewSpine\n\thave (*memory.Backend)\n\twant (runtime.Backend, *Tower, ...runtime.Option)\n"
 	if got != want || len(res.Files) != 1 {
 		t.Fatalf("diagnostics:\n%s\nwant:\n%s(and one file, got %d)", got, want, len(res.Files))
 	}
