@@ -86,10 +86,19 @@ type diags struct {
 	list []Diagnostic
 }
 
+func (d *diags) hasErrors() bool { return errorCount(d.list) > 0 }
+
 func (d *diags) errorf(pos token.Pos, format string, args ...any) {
 	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *diags) warnf(pos token.Pos, format string, args ...any) {
 	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...), Severity: Warning})
+}
+
+// where formats a position for a message: file:line:col with the file's
+// base name, as the files of a package share one directory.
+func (d *diags) where(pos token.Pos) string {
+	p := d.fset.Position(pos)
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
 }

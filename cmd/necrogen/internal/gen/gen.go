@@ -1,7 +1,8 @@
-// Package gen is necrogen's generator: load (go/packages, full type
-// information) → analyze (directives, handler shapes, event names) → emit
-// (jennifer) → write. Generate is pure: it returns files and diagnostics and
-// touches no file; Write and Check act on its result.
+// Package gen is necrogen's generator: load (go/packages, then type-check)
+// → analyze (directives, handler shapes, event names, generated names, wire
+// fidelity) → lint (the flow of events) → emit (jennifer) → verify (type-check
+// the new file with its package) → write. Generate is pure: it returns files
+// and diagnostics and touches no file; Write and Check act on its result.
 package gen
 
 import (
@@ -11,8 +12,6 @@ import (
 	"go/token"
 	"slices"
 	"strings"
-
-	"golang.org/x/tools/go/packages"
 )
 
 // File is one generated file and what is on disk now.
@@ -79,10 +78,10 @@ type pkgOutput struct {
 	orphan string    // a necro_gen.go of ours to remove
 }
 
-// generatePackage runs the steps for one package: analyze its directives,
-// check that its output file is ours, add its load and type errors, then —
-// if nothing is wrong — lint its flow, emit its file and type-check it with
-// the package, or mark its old file an orphan.
+// generatePackage runs the steps for one package: analyze its directives
+// into a model, check that its output file is ours, add its load and type
+// errors; then, with no error so far, generate its file — or mark its old
+// file an orphan when no handler is left.
 func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	if l.dir == "" {
 		// A pattern that matched no files: only go/packages has something to say.
@@ -93,34 +92,40 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 		return pkgOutput{} // nothing to generate or remove here, whatever state it is in
 	}
 	checkOutputIsOurs(l, m, d)
-	if errs := loadErrors(l, m); len(errs) > 0 {
-		// Reported with the directive problems; analyze has skipped what
-		// the type checker could not type.
-		return pkgOutput{diags: append(errs, d.list...)}
-	}
-	if errorCount(d.list) > 0 {
-		return pkgOutput{diags: d.list}
-	}
-	if m == nil || len(m.Handlers) == 0 {
+	// Type errors come with the directive problems: analyze has skipped
+	// what the type checker could not type.
+	d.list = append(loadErrors(l, m), d.list...)
+	var out pkgOutput
+	switch {
+	case d.hasErrors():
+	case m == nil || len(m.Handlers) == 0:
 		if l.ours {
-			return pkgOutput{diags: d.list, orphan: l.output}
+			out.orphan = l.output
 		}
-		return pkgOutput{diags: d.list}
+	default:
+		if out.file = generateFile(cfg, l, m, d); out.file != nil {
+			out.model = m
+		}
 	}
-	lint(m, d, cfg.Strict)
-	if errorCount(d.list) > 0 {
-		return pkgOutput{diags: d.list}
+	out.diags = d.list
+	return out
+}
+
+// generateFile lints the flow of a package, emits its file and type-checks
+// it with the package. It returns nil when a step finds an error.
+func generateFile(cfg Config, l *loaded, m *pkgModel, d *diags) *File {
+	if lint(m, d, cfg.Strict); d.hasErrors() {
+		return nil
 	}
 	content, err := emit(m)
 	if err != nil {
 		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
-		return pkgOutput{diags: d.list}
+		return nil
 	}
-	verify(l, content, d)
-	if errorCount(d.list) > 0 {
-		return pkgOutput{diags: d.list}
+	if verify(l, content, d); d.hasErrors() {
+		return nil
 	}
-	return pkgOutput{diags: d.list, file: &File{Path: l.output, Content: content, Old: l.existing}, model: m}
+	return &File{Path: l.output, Content: content, Old: l.existing}
 }
 
 // checkOutputIsOurs reports a necro_gen.go that necrogen did not write in a
@@ -147,11 +152,6 @@ func loadErrors(l *loaded, m *pkgModel) []Diagnostic {
 	}
 	var out []Diagnostic
 	for _, e := range l.pkg.Errors {
-		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
-			// The compiler's output for export data; the type checker
-			// reports the same problems one by one.
-			continue
-		}
 		if name, ok := strings.CutPrefix(e.Msg, "undefined: "); ok && generated[name] {
 			continue
 		}

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"cmp"
-	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -410,11 +409,4 @@ func adapterBase(h *handler) string {
 		return "necro" + exportName(h.Organ.Type.Name()) + exportName(h.Func.Name())
 	}
 	return "necro" + exportName(h.Func.Name())
-}
-
-// where formats a position for a message: file:line:col with the file's
-// base name, as the files of a package share one directory.
-func (d *diags) where(pos token.Pos) string {
-	p := d.fset.Position(pos)
-	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
 }
