@@ -374,9 +374,14 @@ func (p publicName) because() string {
 	return " for " + p.from.what
 }
 
-// renameHint says how to rename when an event type is involved.
+// renameHint says what the clash comes from when an event type (not a type
+// name) gives a constant.
 func renameHint(a, b *origin) string {
-	if strings.HasPrefix(a.what, "event type ") || strings.HasPrefix(b.what, "event type ") {
+	ea, eb := strings.HasPrefix(a.what, "event type "), strings.HasPrefix(b.what, "event type ")
+	switch {
+	case ea && eb:
+		return " (an envelope-only event type's constant is its name in CamelCase, without underscores)"
+	case ea || eb:
 		return " (a type's constant comes from its type name, an envelope-only event type's from the event type)"
 	}
 	return ""
