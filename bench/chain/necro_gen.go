@@ -32,7 +32,7 @@ type Spine struct {
 	sink   *Sink
 }
 
-// NewSpine returns a Spine that pulls events from backend and hands them to
+// NewSpine returns a Spine that pulls events from the backend and hands them to
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, oracle *Oracle, sink *Sink, opts ...runtime.Option) *Spine {
 	if oracle == nil {
@@ -46,13 +46,13 @@ func NewSpine(backend runtime.Backend, oracle *Oracle, sink *Sink, opts ...runti
 	return s
 }
 
-// Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run.
+// Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run.
 func (s *Spine) Run(ctx context.Context) error {
 	return s.runner.Run(ctx)
 }
 
-// RunUntilIdle enqueues start, then handles events until nothing is queued or in
-// flight; see runtime.Runner.RunUntilIdle.
+// RunUntilIdle enqueues the start events, then handles events until nothing is queued
+// or in flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
 }
@@ -68,7 +68,7 @@ func (s *Spine) Backend() runtime.Backend {
 }
 
 // Dispatch hands one event to the organs that listen to its type, in declaration
-// order, and appends what they emit to out. Organ failures come back as
+// order, and appends what they emit to the events given. Organ failures come back as
 // *runtime.HandlerError values joined together; an event type no organ listens to
 // is an error matching runtime.ErrNoRoute.
 func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
@@ -102,7 +102,7 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 	}
 }
 
-// necroSummonSpirit calls SummonSpirit and appends what it emits to out; after a panic it returns out as it was.
+// necroSummonSpirit calls SummonSpirit and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("SummonSpirit", &err)
@@ -113,7 +113,7 @@ func (s *Spine) necroSummonSpirit(ctx context.Context, in runtime.Event, p Summo
 	return runtime.AppendChild(out, in, EventSpiritAppeared, r), nil
 }
 
-// necroOracleAskQuestion calls Oracle.AskQuestion and appends what it emits to out; after a panic it returns out as it was.
+// necroOracleAskQuestion calls Oracle.AskQuestion and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p SpiritAppeared, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("Oracle.AskQuestion", &err)
@@ -124,7 +124,7 @@ func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p 
 	return runtime.AppendChild(out, in, EventAnswerGenerated, r), nil
 }
 
-// necroInterpretResponse calls InterpretResponse and appends what it emits to out; after a panic it returns out as it was.
+// necroInterpretResponse calls InterpretResponse and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGenerated, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("InterpretResponse", &err)
@@ -135,7 +135,7 @@ func (s *Spine) necroInterpretResponse(ctx context.Context, in runtime.Event, p 
 	return runtime.AppendChild(out, in, EventOmenRevealed, r), nil
 }
 
-// necroSinkManifestEffect calls Sink.ManifestEffect and appends what it emits to out; after a panic it returns out as it was.
+// necroSinkManifestEffect calls Sink.ManifestEffect and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroSinkManifestEffect(ctx context.Context, in runtime.Event, p OmenRevealed, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("Sink.ManifestEffect", &err)
@@ -145,42 +145,42 @@ func (s *Spine) necroSinkManifestEffect(ctx context.Context, in runtime.Event, p
 	return out, nil
 }
 
-// NewAnswerGeneratedEvent returns a new ANSWER_GENERATED event carrying p.
+// NewAnswerGeneratedEvent returns a new ANSWER_GENERATED event carrying the payload.
 func NewAnswerGeneratedEvent(p AnswerGenerated) runtime.Event {
 	return runtime.MustNewEvent(EventAnswerGenerated, p)
 }
 
-// EmitAnswerGenerated enqueues a new ANSWER_GENERATED event carrying p on the Spine's backend.
+// EmitAnswerGenerated enqueues a new ANSWER_GENERATED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitAnswerGenerated(ctx context.Context, p AnswerGenerated) error {
 	return s.runner.Backend().Enqueue(ctx, NewAnswerGeneratedEvent(p))
 }
 
-// NewOmenRevealedEvent returns a new OMEN_REVEALED event carrying p.
+// NewOmenRevealedEvent returns a new OMEN_REVEALED event carrying the payload.
 func NewOmenRevealedEvent(p OmenRevealed) runtime.Event {
 	return runtime.MustNewEvent(EventOmenRevealed, p)
 }
 
-// EmitOmenRevealed enqueues a new OMEN_REVEALED event carrying p on the Spine's backend.
+// EmitOmenRevealed enqueues a new OMEN_REVEALED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitOmenRevealed(ctx context.Context, p OmenRevealed) error {
 	return s.runner.Backend().Enqueue(ctx, NewOmenRevealedEvent(p))
 }
 
-// NewSpiritAppearedEvent returns a new SPIRIT_APPEARED event carrying p.
+// NewSpiritAppearedEvent returns a new SPIRIT_APPEARED event carrying the payload.
 func NewSpiritAppearedEvent(p SpiritAppeared) runtime.Event {
 	return runtime.MustNewEvent(EventSpiritAppeared, p)
 }
 
-// EmitSpiritAppeared enqueues a new SPIRIT_APPEARED event carrying p on the Spine's backend.
+// EmitSpiritAppeared enqueues a new SPIRIT_APPEARED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitSpiritAppeared(ctx context.Context, p SpiritAppeared) error {
 	return s.runner.Backend().Enqueue(ctx, NewSpiritAppearedEvent(p))
 }
 
-// NewSummonRitualEvent returns a new SUMMON_RITUAL event carrying p.
+// NewSummonRitualEvent returns a new SUMMON_RITUAL event carrying the payload.
 func NewSummonRitualEvent(p SummonRitual) runtime.Event {
 	return runtime.MustNewEvent(EventSummonRitual, p)
 }
 
-// EmitSummonRitual enqueues a new SUMMON_RITUAL event carrying p on the Spine's backend.
+// EmitSummonRitual enqueues a new SUMMON_RITUAL event carrying the payload on the Spine's backend.
 func (s *Spine) EmitSummonRitual(ctx context.Context, p SummonRitual) error {
 	return s.runner.Backend().Enqueue(ctx, NewSummonRitualEvent(p))
 }

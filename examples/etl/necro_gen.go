@@ -33,7 +33,7 @@ type Spine struct {
 	ledger    *Ledger
 }
 
-// NewSpine returns a Spine that pulls events from backend and hands them to
+// NewSpine returns a Spine that pulls events from the backend and hands them to
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, extractor *Extractor, ledger *Ledger, opts ...runtime.Option) *Spine {
 	if extractor == nil {
@@ -47,13 +47,13 @@ func NewSpine(backend runtime.Backend, extractor *Extractor, ledger *Ledger, opt
 	return s
 }
 
-// Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run.
+// Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run.
 func (s *Spine) Run(ctx context.Context) error {
 	return s.runner.Run(ctx)
 }
 
-// RunUntilIdle enqueues start, then handles events until nothing is queued or in
-// flight; see runtime.Runner.RunUntilIdle.
+// RunUntilIdle enqueues the start events, then handles events until nothing is queued
+// or in flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
 }
@@ -69,7 +69,7 @@ func (s *Spine) Backend() runtime.Backend {
 }
 
 // Dispatch hands one event to the organs that listen to its type, in declaration
-// order, and appends what they emit to out. Organ failures come back as
+// order, and appends what they emit to the events given. Organ failures come back as
 // *runtime.HandlerError values joined together; an event type no organ listens to
 // is an error matching runtime.ErrNoRoute.
 func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
@@ -106,7 +106,7 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 	}
 }
 
-// necroExtractorExtractCSV calls Extractor.ExtractCSV and appends what it emits to out; after a panic it returns out as it was.
+// necroExtractorExtractCSV calls Extractor.ExtractCSV and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, p EtlStart, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("Extractor.ExtractCSV", &err)
@@ -114,7 +114,7 @@ func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, 
 	return runtime.AppendChild(out, in, EventRawDataLoaded, r), nil
 }
 
-// necroCleanData calls CleanData and appends what it emits to out; after a panic it returns out as it was.
+// necroCleanData calls CleanData and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroCleanData(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("CleanData", &err)
@@ -122,7 +122,7 @@ func (s *Spine) necroCleanData(ctx context.Context, in runtime.Event, p RawDataL
 	return runtime.AppendChild(out, in, EventDataCleaned, r), nil
 }
 
-// necroExtractorExtractNextBatch calls Extractor.ExtractNextBatch and appends what it emits to out; after a panic it returns out as it was.
+// necroExtractorExtractNextBatch calls Extractor.ExtractNextBatch and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("Extractor.ExtractNextBatch", &err)
@@ -133,7 +133,7 @@ func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.E
 	return out, nil
 }
 
-// necroTransformData calls TransformData and appends what it emits to out; after a panic it returns out as it was.
+// necroTransformData calls TransformData and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroTransformData(ctx context.Context, in runtime.Event, p DataCleaned, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("TransformData", &err)
@@ -141,7 +141,7 @@ func (s *Spine) necroTransformData(ctx context.Context, in runtime.Event, p Data
 	return runtime.AppendChild(out, in, EventDataTransformed, r), nil
 }
 
-// necroLedgerExportSummary calls Ledger.ExportSummary and appends what it emits to out; after a panic it returns out as it was.
+// necroLedgerExportSummary calls Ledger.ExportSummary and appends what it emits to the events given; after a panic it returns them as they were.
 func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, p DataTransformed, out []runtime.Event) (emitted []runtime.Event, err error) {
 	emitted = out
 	defer runtime.Recover("Ledger.ExportSummary", &err)
@@ -151,42 +151,42 @@ func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, 
 	return out, nil
 }
 
-// NewDataCleanedEvent returns a new DATA_CLEANED event carrying p.
+// NewDataCleanedEvent returns a new DATA_CLEANED event carrying the payload.
 func NewDataCleanedEvent(p DataCleaned) runtime.Event {
 	return runtime.MustNewEvent(EventDataCleaned, p)
 }
 
-// EmitDataCleaned enqueues a new DATA_CLEANED event carrying p on the Spine's backend.
+// EmitDataCleaned enqueues a new DATA_CLEANED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitDataCleaned(ctx context.Context, p DataCleaned) error {
 	return s.runner.Backend().Enqueue(ctx, NewDataCleanedEvent(p))
 }
 
-// NewDataTransformedEvent returns a new DATA_TRANSFORMED event carrying p.
+// NewDataTransformedEvent returns a new DATA_TRANSFORMED event carrying the payload.
 func NewDataTransformedEvent(p DataTransformed) runtime.Event {
 	return runtime.MustNewEvent(EventDataTransformed, p)
 }
 
-// EmitDataTransformed enqueues a new DATA_TRANSFORMED event carrying p on the Spine's backend.
+// EmitDataTransformed enqueues a new DATA_TRANSFORMED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitDataTransformed(ctx context.Context, p DataTransformed) error {
 	return s.runner.Backend().Enqueue(ctx, NewDataTransformedEvent(p))
 }
 
-// NewEtlStartEvent returns a new ETL_START event carrying p.
+// NewEtlStartEvent returns a new ETL_START event carrying the payload.
 func NewEtlStartEvent(p EtlStart) runtime.Event {
 	return runtime.MustNewEvent(EventEtlStart, p)
 }
 
-// EmitEtlStart enqueues a new ETL_START event carrying p on the Spine's backend.
+// EmitEtlStart enqueues a new ETL_START event carrying the payload on the Spine's backend.
 func (s *Spine) EmitEtlStart(ctx context.Context, p EtlStart) error {
 	return s.runner.Backend().Enqueue(ctx, NewEtlStartEvent(p))
 }
 
-// NewRawDataLoadedEvent returns a new RAW_DATA_LOADED event carrying p.
+// NewRawDataLoadedEvent returns a new RAW_DATA_LOADED event carrying the payload.
 func NewRawDataLoadedEvent(p RawDataLoaded) runtime.Event {
 	return runtime.MustNewEvent(EventRawDataLoaded, p)
 }
 
-// EmitRawDataLoaded enqueues a new RAW_DATA_LOADED event carrying p on the Spine's backend.
+// EmitRawDataLoaded enqueues a new RAW_DATA_LOADED event carrying the payload on the Spine's backend.
 func (s *Spine) EmitRawDataLoaded(ctx context.Context, p RawDataLoaded) error {
 	return s.runner.Backend().Enqueue(ctx, NewRawDataLoadedEvent(p))
 }

@@ -110,7 +110,7 @@ func (e *emitter) spine() {
 	}
 	params = append(params, e.id(localOpts).Op("...").Add(e.rt("Option")))
 	e.f.Line()
-	e.f.Comment(spineCtor + " returns a Spine that pulls events from backend and hands them to")
+	e.f.Comment(spineCtor + " returns a Spine that pulls events from the backend and hands them to")
 	if len(e.m.Organs) > 0 {
 		e.f.Comment("the organs; the method organs are given here. It panics if one of them is nil.")
 	} else {
@@ -126,10 +126,10 @@ func (e *emitter) spine() {
 		e.method(name).Params(params...).Params(results...).Block(body...)
 	}
 	runner := e.field(e.n.runner)
-	method([]string{"Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run."},
+	method([]string{"Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run."},
 		"Run", []jen.Code{e.ctxParam()}, []jen.Code{jen.Error()},
 		jen.Return(runner.Clone().Dot("Run").Call(e.id(localCtx))))
-	method([]string{"RunUntilIdle enqueues start, then handles events until nothing is queued or in", "flight; see runtime.Runner.RunUntilIdle."},
+	method([]string{"RunUntilIdle enqueues the start events, then handles events until nothing is queued", "or in flight; see runtime.Runner.RunUntilIdle."},
 		"RunUntilIdle", []jen.Code{e.ctxParam(), e.id(localStart).Op("...").Add(e.rt("Event"))}, []jen.Code{jen.Error()},
 		jen.Return(runner.Clone().Dot("RunUntilIdle").Call(e.id(localCtx), e.id(localStart).Op("..."))))
 	method([]string{"Stop ends the current run gracefully; see runtime.Runner.Stop."},
@@ -169,7 +169,7 @@ func (e *emitter) dispatch() {
 	out := e.id(localOut)
 	e.f.Line()
 	e.f.Comment("Dispatch hands one event to the organs that listen to its type, in declaration")
-	e.f.Comment("order, and appends what they emit to out. Organ failures come back as")
+	e.f.Comment("order, and appends what they emit to the events given. Organ failures come back as")
 	e.f.Comment("*runtime.HandlerError values joined together; an event type no organ listens to")
 	e.f.Comment("is an error matching runtime.ErrNoRoute.")
 	e.method("Dispatch").Params(
@@ -229,7 +229,7 @@ func (e *emitter) adapters() {
 		}
 		params = append(params, e.id(localOut).Add(e.events()))
 		e.f.Line()
-		e.f.Comment(e.n.adapter[h] + " calls " + h.Name + " and appends what it emits to out; after a panic it returns out as it was.")
+		e.f.Comment(e.n.adapter[h] + " calls " + h.Name + " and appends what it emits to the events given; after a panic it returns them as they were.")
 		e.method(e.n.adapter[h]).Params(params...).
 			Params(e.id(localEmitted).Add(e.events()), e.id(localErr).Error()).
 			BlockFunc(func(g *jen.Group) { e.adapterBody(g, h) })
@@ -306,12 +306,12 @@ func (e *emitter) helpers() {
 		}
 		tn := ev.Type.Name()
 		e.f.Line()
-		e.f.Comment(newEventFunc(ev) + " returns a new " + ev.Name + " event carrying p.")
+		e.f.Comment(newEventFunc(ev) + " returns a new " + ev.Name + " event carrying the payload.")
 		e.f.Func().Id(newEventFunc(ev)).Params(p.Clone().Id(tn)).Add(e.rt("Event")).Block(
 			jen.Return(e.rt("MustNewEvent").Call(jen.Id(ev.ConstName()), p)),
 		)
 		e.f.Line()
-		e.f.Comment(emitMethod(ev) + " enqueues a new " + ev.Name + " event carrying p on the Spine's backend.")
+		e.f.Comment(emitMethod(ev) + " enqueues a new " + ev.Name + " event carrying the payload on the Spine's backend.")
 		e.method(emitMethod(ev)).Params(e.ctxParam(), p.Clone().Id(tn)).Error().Block(
 			jen.Return(e.field(e.n.runner).Dot("Backend").Call().Dot("Enqueue").Call(e.id(localCtx), jen.Id(newEventFunc(ev)).Call(p))),
 		)
