@@ -42,6 +42,9 @@ type loaded struct {
 	existing []byte // current content of necro_gen.go, nil if absent
 	ours     bool   // existing starts with Header
 	types    *typeSource
+
+	checker     *types.Checker       // the checker of pkg, to add the new file to
+	onTypeError func(te types.Error) // where checker reports
 }
 
 // loadMode asks go/packages for the syntax and the import graph, but not for
@@ -241,33 +244,42 @@ type importerFunc func(path string) (*types.Package, error)
 func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
 
 // check type-checks a loaded package from its syntax, without its
-// necro_gen.go of ours.
+// necro_gen.go of ours. It keeps the checker, to which verify may add the
+// new file.
 func (src *typeSource) check(l *loaded) {
 	files := l.pkg.Syntax
 	if l.ours {
 		files = withoutOutput(src.fset, files)
 	}
-	var errs []packages.Error
-	conf := types.Config{
-		Importer: src.importerFor(l.pkg),
-		Sizes:    l.pkg.TypesSizes,
-		Error: func(err error) {
-			if te, ok := err.(types.Error); ok {
-				errs = append(errs, packages.Error{Pos: src.fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
-			}
-		},
-	}
-	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
-		conf.GoVersion = "go" + l.pkg.Module.GoVersion
+	l.onTypeError = func(te types.Error) {
+		l.pkg.Errors = append(l.pkg.Errors, packages.Error{Pos: src.fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
 	}
 	info := &types.Info{
 		Types: map[ast.Expr]types.TypeAndValue{},
 		Defs:  map[*ast.Ident]types.Object{},
 		Uses:  map[*ast.Ident]types.Object{},
 	}
-	l.pkg.Types, _ = conf.Check(l.pkg.PkgPath, src.fset, files, info)
+	l.pkg.Types = types.NewPackage(l.pkg.PkgPath, l.pkg.Name)
 	l.pkg.TypesInfo = info
-	l.pkg.Errors = append(l.pkg.Errors, errs...)
+	l.checker = types.NewChecker(src.config(l, func(te types.Error) { l.onTypeError(te) }), src.fset, l.pkg.Types, info)
+	l.checker.Files(files)
+}
+
+// config is the type checker's configuration for a loaded package.
+func (src *typeSource) config(l *loaded, report func(types.Error)) *types.Config {
+	conf := &types.Config{
+		Importer: src.importerFor(l.pkg),
+		Sizes:    l.pkg.TypesSizes,
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				report(te)
+			}
+		},
+	}
+	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
+		conf.GoVersion = "go" + l.pkg.Module.GoVersion
+	}
+	return conf
 }
 
 // withoutOutput returns files without necro_gen.go.

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"go/types"
@@ -30,29 +31,30 @@ func verify(l *loaded, content []byte, d *diags) {
 		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: "internal error: the generated file does not parse: " + err.Error()})
 		return
 	}
-	// Last: a clash is then reported in the generated file.
+	report := func(te types.Error) {
+		if strings.HasPrefix(te.Msg, "\t") {
+			return // a continuation line ("\tother declaration of x") of the error before
+		}
+		pos := d.fset.Position(te.Pos)
+		switch {
+		case pos.Filename == l.output:
+			d.list = append(d.list, Diagnostic{Pos: pos, Msg: fmt.Sprintf("internal error: necrogen generated code that does not compile (%s; the line is %q): please report it; nothing is written", te.Msg, line(content, pos.Line))})
+		case !te.Soft:
+			d.list = append(d.list, Diagnostic{Pos: pos, Msg: "with the new " + OutputName + ": " + te.Msg, Severity: Warning})
+		}
+	}
+	if len(l.pkg.Errors) == 0 {
+		// The user's code does not use a generated name (loadErrors left
+		// out those undefined ones), so nothing in it can change: add the
+		// new file to the package as checked.
+		l.onTypeError = report
+		l.checker.Files([]*ast.File{gen})
+		return
+	}
+	// Check the whole package again. The new file comes last, so that a
+	// clash is reported in it.
 	files := append(withoutOutput(d.fset, l.pkg.Syntax), gen)
-	conf := types.Config{
-		Importer: l.types.importerFor(l.pkg),
-		Sizes:    l.pkg.TypesSizes,
-		Error: func(err error) {
-			te, ok := err.(types.Error)
-			if !ok || strings.HasPrefix(te.Msg, "\t") {
-				return // a continuation line ("\tother declaration of x") of the error before
-			}
-			pos := d.fset.Position(te.Pos)
-			switch {
-			case pos.Filename == l.output:
-				d.list = append(d.list, Diagnostic{Pos: pos, Msg: fmt.Sprintf("internal error: necrogen generated code that does not compile (%s; the line is %q): please report it; nothing is written", te.Msg, line(content, pos.Line))})
-			case !te.Soft:
-				d.list = append(d.list, Diagnostic{Pos: pos, Msg: "with the new " + OutputName + ": " + te.Msg, Severity: Warning})
-			}
-		},
-	}
-	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
-		conf.GoVersion = "go" + l.pkg.Module.GoVersion
-	}
-	conf.Check(l.pkg.PkgPath, d.fset, files, nil)
+	l.types.config(l, report).Check(l.pkg.PkgPath, d.fset, files, nil)
 }
 
 // line returns line n (from 1) of content.
