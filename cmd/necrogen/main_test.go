@@ -236,6 +236,17 @@ func TestStrictMakesWarningsErrors(t *testing.T) {
 	}
 }
 
+// -strict makes wire warnings errors too.
+func TestStrictWire(t *testing.T) {
+	dir := gentest.NewModule(t, map[string][]byte{"app/app.go": []byte("package app\n\n//necro:entry\ntype Bell struct {\n\tNote string `json:\"-\"`\n}\n\n//necro:listens BELL\nfunc Ring(b Bell) {}\n")})
+	if code, _, stderr := necrogen(t, dir, "./..."); code != 0 || !strings.Contains(stderr, "app/app.go:5:2: warning: field Note of payload type Bell is tagged json:\"-\"") {
+		t.Fatalf("wire warning: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := necrogen(t, dir, "-strict", "-check", "./..."); code != 1 || !strings.Contains(stderr, "necrogen: app/app.go:5:2: field Note") || !strings.Contains(stderr, "1 error; nothing written") {
+		t.Fatalf("-strict: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestGraphCommand(t *testing.T) {
 	dir, _ := newApp(t)
 	code, stdout, stderr := necrogen(t, dir, "graph", "-format", "dot", "./...")

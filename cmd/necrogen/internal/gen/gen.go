@@ -112,9 +112,16 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 }
 
 // generateFile lints the flow of a package, emits its file and type-checks
-// it with the package. It returns nil when a step finds an error.
+// it with the package. It returns nil when a step finds an error; with
+// cfg.Strict, the warnings of analysis (wire) and lint are errors.
 func generateFile(cfg Config, l *loaded, m *pkgModel, d *diags) *File {
-	if lint(m, d, cfg.Strict); d.hasErrors() {
+	lint(m, d)
+	if cfg.Strict {
+		for i := range d.list {
+			d.list[i].Severity = Error
+		}
+	}
+	if d.hasErrors() {
 		return nil
 	}
 	content, err := emit(m)

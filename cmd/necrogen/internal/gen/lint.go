@@ -5,22 +5,14 @@ import (
 	"strings"
 )
 
-// lint checks the flow of events through a package and reports warnings
-// (errors when strict): an event type emitted but never handled; one handled
+// lint checks the flow of events through a package and reports warnings:
+// an event type emitted but never handled; one handled
 // but never emitted and not declared an entry point (//necro:entry); a cycle
 // of organs that always emit, which never ends by itself. A cycle through an
 // organ that may emit nothing (a *T, []T or envelope result) is how a stream
 // pulls in its next piece, and is left alone. It runs in time linear in the
 // size of the package.
-func lint(m *pkgModel, d *diags, strict bool) {
-	first := len(d.list)
-	defer func() {
-		if strict {
-			for i := first; i < len(d.list); i++ {
-				d.list[i].Severity = Error
-			}
-		}
-	}()
+func lint(m *pkgModel, d *diags) {
 	emitted := map[string]bool{}
 	opaque := false // a handler returns envelopes: what it emits is known only at run time
 	for _, h := range m.Handlers {
