@@ -254,11 +254,7 @@ func (src *typeSource) check(l *loaded) {
 	l.onTypeError = func(te types.Error) {
 		l.pkg.Errors = append(l.pkg.Errors, packages.Error{Pos: src.fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
 	}
-	info := &types.Info{
-		Types: map[ast.Expr]types.TypeAndValue{},
-		Defs:  map[*ast.Ident]types.Object{},
-		Uses:  map[*ast.Ident]types.Object{},
-	}
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}} // all analyze needs
 	l.pkg.Types = types.NewPackage(l.pkg.PkgPath, l.pkg.Name)
 	l.pkg.TypesInfo = info
 	l.checker = types.NewChecker(src.config(l, func(te types.Error) { l.onTypeError(te) }), src.fset, l.pkg.Types, info)

@@ -48,6 +48,7 @@ func verify(l *loaded, content []byte, d *diags) {
 		// out those undefined ones), so nothing in it can change: add the
 		// new file to the package as checked.
 		l.onTypeError = report
+		*l.pkg.TypesInfo = types.Info{} // analysis is done: record nothing more
 		l.checker.Files([]*ast.File{gen})
 		return
 	}
