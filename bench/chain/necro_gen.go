@@ -32,27 +32,27 @@ type Spine struct {
 	sink   *Sink
 }
 
-// NewSpine returns a Spine that pulls events from backend and hands them to
+// NewSpine returns a Spine that pulls events from the backend and hands them to
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, oracle *Oracle, sink *Sink, opts ...runtime.Option) *Spine {
 	if oracle == nil {
-		panic("necrostack: NewSpine: oracle is nil")
+		panic("necrostack: NewSpine: the Oracle organ is nil")
 	}
 	if sink == nil {
-		panic("necrostack: NewSpine: sink is nil")
+		panic("necrostack: NewSpine: the Sink organ is nil")
 	}
 	s := &Spine{oracle: oracle, sink: sink}
 	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("chain"), runtime.WithTopics(EventAnswerGenerated, EventOmenRevealed, EventSpiritAppeared, EventSummonRitual)}, opts...)...)
 	return s
 }
 
-// Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run.
+// Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run.
 func (s *Spine) Run(ctx context.Context) error {
 	return s.runner.Run(ctx)
 }
 
-// RunUntilIdle enqueues start, then handles events until nothing is queued or in
-// flight; see runtime.Runner.RunUntilIdle.
+// RunUntilIdle enqueues the start events, then handles events until nothing is queued
+// or in flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
 }
@@ -74,7 +74,7 @@ func (s *Spine) Backend() runtime.Backend {
 }
 
 // Dispatch hands one event to the organs that listen to its type, in declaration
-// order, and appends what they emit to out. Organ failures come back as
+// order, and appends what they emit to the events given. Organ failures come back as
 // *runtime.HandlerError values joined together; an event type no organ listens to
 // is an error matching runtime.ErrNoRoute.
 func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
@@ -84,11 +84,21 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
-		return necroInterpretResponse(ctx, in, p, out)
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "InterpretResponse", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroInterpretResponse(ctx, in, p, out)
+			})
+		}
+		return s.necroInterpretResponse(ctx, in, p, out)
 	case EventOmenRevealed:
 		p, err := runtime.Payload[OmenRevealed](in)
 		if err != nil {
 			return out, err
+		}
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "Sink.ManifestEffect", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroSinkManifestEffect(ctx, in, p, out)
+			})
 		}
 		return s.necroSinkManifestEffect(ctx, in, p, out)
 	case EventSpiritAppeared:
@@ -96,19 +106,31 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "Oracle.AskQuestion", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroOracleAskQuestion(ctx, in, p, out)
+			})
+		}
 		return s.necroOracleAskQuestion(ctx, in, p, out)
 	case EventSummonRitual:
 		p, err := runtime.Payload[SummonRitual](in)
 		if err != nil {
 			return out, err
 		}
-		return necroSummonSpirit(ctx, in, p, out)
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "SummonSpirit", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroSummonSpirit(ctx, in, p, out)
+			})
+		}
+		return s.necroSummonSpirit(ctx, in, p, out)
 	default:
 		return out, runtime.NoRoute(in)
 	}
 }
 
-func necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroSummonSpirit calls SummonSpirit and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("SummonSpirit", &err)
 	r, err := SummonSpirit(ctx, p)
 	if err != nil {
@@ -117,7 +139,9 @@ func necroSummonSpirit(ctx context.Context, in runtime.Event, p SummonRitual, ou
 	return runtime.AppendChild(out, in, EventSpiritAppeared, r), nil
 }
 
-func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p SpiritAppeared, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroOracleAskQuestion calls Oracle.AskQuestion and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p SpiritAppeared, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Oracle.AskQuestion", &err)
 	r, err := s.oracle.AskQuestion(ctx, p)
 	if err != nil {
@@ -126,7 +150,9 @@ func (s *Spine) necroOracleAskQuestion(ctx context.Context, in runtime.Event, p 
 	return runtime.AppendChild(out, in, EventAnswerGenerated, r), nil
 }
 
-func necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGenerated, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroInterpretResponse calls InterpretResponse and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGenerated, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("InterpretResponse", &err)
 	r, err := InterpretResponse(ctx, p)
 	if err != nil {
@@ -135,53 +161,55 @@ func necroInterpretResponse(ctx context.Context, in runtime.Event, p AnswerGener
 	return runtime.AppendChild(out, in, EventOmenRevealed, r), nil
 }
 
-func (s *Spine) necroSinkManifestEffect(ctx context.Context, in runtime.Event, p OmenRevealed, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroSinkManifestEffect calls Sink.ManifestEffect and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroSinkManifestEffect(ctx context.Context, in runtime.Event, p OmenRevealed, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Sink.ManifestEffect", &err)
-	if err := s.sink.ManifestEffect(ctx, p); err != nil {
+	if err = s.sink.ManifestEffect(ctx, p); err != nil {
 		return out, runtime.OrganError("Sink.ManifestEffect", err)
 	}
 	return out, nil
 }
 
-// NewAnswerGeneratedEvent returns a new ANSWER_GENERATED event carrying p.
+// NewAnswerGeneratedEvent returns a new ANSWER_GENERATED event carrying the payload.
 func NewAnswerGeneratedEvent(p AnswerGenerated) runtime.Event {
 	return runtime.MustNewEvent(EventAnswerGenerated, p)
 }
 
-// EmitAnswerGenerated publishes a new ANSWER_GENERATED event carrying p on the Spine's bus,
+// EmitAnswerGenerated publishes a new ANSWER_GENERATED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitAnswerGenerated(ctx context.Context, p AnswerGenerated) error {
 	return s.runner.Emit(ctx, NewAnswerGeneratedEvent(p))
 }
 
-// NewOmenRevealedEvent returns a new OMEN_REVEALED event carrying p.
+// NewOmenRevealedEvent returns a new OMEN_REVEALED event carrying the payload.
 func NewOmenRevealedEvent(p OmenRevealed) runtime.Event {
 	return runtime.MustNewEvent(EventOmenRevealed, p)
 }
 
-// EmitOmenRevealed publishes a new OMEN_REVEALED event carrying p on the Spine's bus,
+// EmitOmenRevealed publishes a new OMEN_REVEALED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitOmenRevealed(ctx context.Context, p OmenRevealed) error {
 	return s.runner.Emit(ctx, NewOmenRevealedEvent(p))
 }
 
-// NewSpiritAppearedEvent returns a new SPIRIT_APPEARED event carrying p.
+// NewSpiritAppearedEvent returns a new SPIRIT_APPEARED event carrying the payload.
 func NewSpiritAppearedEvent(p SpiritAppeared) runtime.Event {
 	return runtime.MustNewEvent(EventSpiritAppeared, p)
 }
 
-// EmitSpiritAppeared publishes a new SPIRIT_APPEARED event carrying p on the Spine's bus,
+// EmitSpiritAppeared publishes a new SPIRIT_APPEARED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitSpiritAppeared(ctx context.Context, p SpiritAppeared) error {
 	return s.runner.Emit(ctx, NewSpiritAppearedEvent(p))
 }
 
-// NewSummonRitualEvent returns a new SUMMON_RITUAL event carrying p.
+// NewSummonRitualEvent returns a new SUMMON_RITUAL event carrying the payload.
 func NewSummonRitualEvent(p SummonRitual) runtime.Event {
 	return runtime.MustNewEvent(EventSummonRitual, p)
 }
 
-// EmitSummonRitual publishes a new SUMMON_RITUAL event carrying p on the Spine's bus,
+// EmitSummonRitual publishes a new SUMMON_RITUAL event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitSummonRitual(ctx context.Context, p SummonRitual) error {
 	return s.runner.Emit(ctx, NewSummonRitualEvent(p))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/necrostack/necrostack/cmd/necrogen/internal/gentest"
+	"github.com/necrostack/necrostack/internal/readmecheck"
 )
 
 const handlers = `package app
@@ -117,27 +118,54 @@ func TestOrphanIsRemoved(t *testing.T) {
 	}
 }
 
+// TestExitCodes runs one case per row of the exit-code table that
+// necrogen -h prints and the README shows, and checks that every line on
+// standard error is a message starting with "necrogen: ".
 func TestExitCodes(t *testing.T) {
 	bad := gentest.NewModule(t, map[string][]byte{"app/app.go": []byte("package app\n\ntype Bell struct{}\n\n//necro:listens TOLL\nfunc Ring(b Bell) {}\n")})
+	good, _ := newApp(t)
+	fresh, _ := newApp(t)
+	if code, _, stderr := necrogen(t, fresh, "./..."); code != 0 {
+		t.Fatalf("generate: %d %s", code, stderr)
+	}
+	missing, _ := newApp(t)
+	unwritable, _ := newApp(t)
+	// A directory where necro_gen.go should go: the rename onto it fails.
+	gentest.WriteFile(t, unwritable, "app/necro_gen.go/keep", nil)
 	cases := []struct {
-		name   string
+		row    string // the table row
 		dir    string
 		args   []string
 		code   int
 		stderr string
 	}{
-		{"input errors", bad, []string{"./..."}, 1, "app/app.go:5:1: handler Ring listens to TOLL"},
-		{"input errors summary", bad, []string{"./..."}, 1, "necrogen: 1 error; nothing written"},
-		{"check cannot check", bad, []string{"-check", "./..."}, 2, "app/app.go:5:1:"},
-		{"unknown flag", bad, []string{"-frobnicate"}, 2, "flag provided but not defined"},
-		{"help", bad, []string{"-h"}, 0, "usage: necrogen"},
-		{"no such package", bad, []string{"./nope"}, 1, "nope"},
+		{"0: files written", good, []string{"./..."}, 0, ""},
+		{"0: -check, every file up to date", fresh, []string{"-check", "./..."}, 0, ""},
+		{"0: help", bad, []string{"-h"}, 0, "usage: necrogen"},
+		{"1: input errors", bad, []string{"./..."}, 1, "necrogen: app/app.go:5:1: handler Ring listens to TOLL"},
+		{"1: input errors, summary", bad, []string{"./..."}, 1, "necrogen: 1 error; nothing written"},
+		{"1: input errors with -check", bad, []string{"-check", "./..."}, 1, "necrogen: app/app.go:5:1:"},
+		{"1: a package that cannot be loaded", bad, []string{"./nope"}, 1, "necrogen: "},
+		{"1: a package outside any module", t.TempDir(), []string{"."}, 1, "necrogen: load .: go: go.mod file not found in current directory or any parent directory"},
+		{"1: a file cannot be written", unwritable, []string{"./..."}, 1, "necrogen: write "},
+		{"1: -check finds a missing file", missing, []string{"-check", "./..."}, 1, "necrogen: app/necro_gen.go: missing (run go generate)"},
+		{"2: unknown flag", bad, []string{"-frobnicate"}, 2, "necrogen: flag provided but not defined: -frobnicate (run necrogen -h for usage)"},
+		{"2: bad flag value", bad, []string{"graph", "-format", "svg"}, 2, `necrogen: graph: unknown -format "svg": use mermaid or dot`},
+		{"2: missing argument", bad, []string{"init"}, 2, "necrogen: init: want one directory, got 0 arguments"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.row, func(t *testing.T) {
 			code, _, stderr := necrogen(t, c.dir, c.args...)
 			if code != c.code || !strings.Contains(stderr, c.stderr) {
 				t.Fatalf("necrogen %v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.stderr)
+			}
+			if c.args[0] == "-h" {
+				return
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+				if line != "" && !strings.HasPrefix(line, "necrogen: ") && !strings.HasPrefix(line, "\t") {
+					t.Errorf("message without the necrogen: prefix: %q", line)
+				}
 			}
 		})
 	}
@@ -146,6 +174,49 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bad, "app", "necro_gen.go")); !os.IsNotExist(err) {
 		t.Fatal("a file was written for input with errors")
+	}
+}
+
+// The exit-code table of -h is the one in the package documentation.
+func TestHelpHasExitCodes(t *testing.T) {
+	_, _, stderr := necrogen(t, t.TempDir(), "-h")
+	if !strings.HasSuffix(stderr, exitCodes) {
+		t.Fatalf("-h does not end with the exit codes:\n%s", stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join(gentest.RepoRoot(), "cmd", "necrogen", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table []string
+	for _, line := range strings.Split(strings.TrimPrefix(exitCodes, "\nexit codes:\n"), "\n") {
+		if line != "" {
+			table = append(table, "//\t"+strings.TrimPrefix(line, "  "))
+		}
+	}
+	if !strings.Contains(string(doc), strings.Join(table, "\n")) {
+		t.Fatalf("the package documentation does not have the table of -h:\n%s", strings.Join(table, "\n"))
+	}
+}
+
+// A necro_gen.go of ours with CRLF line endings is regenerated, not refused;
+// -check reports it stale with a diff whose header names the file relative
+// to the working directory.
+func TestCRLFFileIsOurs(t *testing.T) {
+	dir, gen := newApp(t)
+	if code, _, stderr := necrogen(t, dir, "./..."); code != 0 {
+		t.Fatalf("generate: %d %s", code, stderr)
+	}
+	lf, _ := os.ReadFile(gen)
+	os.WriteFile(gen, bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n")), 0o644)
+	code, stdout, stderr := necrogen(t, dir, "-check", "./...")
+	if code != 1 || stderr != "necrogen: app/necro_gen.go: stale (run go generate)\n" || !strings.HasPrefix(stdout, "--- a/app/necro_gen.go\n+++ b/app/necro_gen.go\n@@ ") {
+		t.Fatalf("-check: exit %d, stderr %q, stdout %.80q", code, stderr, stdout)
+	}
+	if code, _, stderr := necrogen(t, dir, "./..."); code != 0 {
+		t.Fatalf("regenerate: exit %d: %s", code, stderr)
+	}
+	if now, _ := os.ReadFile(gen); !bytes.Equal(now, lf) {
+		t.Fatal("the CRLF file was not regenerated")
 	}
 }
 
@@ -165,14 +236,26 @@ func TestStrictMakesWarningsErrors(t *testing.T) {
 	}
 }
 
+// -strict makes wire warnings errors too.
+func TestStrictWire(t *testing.T) {
+	dir := gentest.NewModule(t, map[string][]byte{"app/app.go": []byte("package app\n\n//necro:entry\ntype Bell struct {\n\tNote string `json:\"-\"`\n}\n\n//necro:listens BELL\nfunc Ring(b Bell) {}\n")})
+	if code, _, stderr := necrogen(t, dir, "./..."); code != 0 || !strings.Contains(stderr, "app/app.go:5:2: warning: field Note of payload type Bell is tagged json:\"-\"") {
+		t.Fatalf("wire warning: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := necrogen(t, dir, "-strict", "-check", "./..."); code != 1 || !strings.Contains(stderr, "necrogen: app/app.go:5:2: field Note") || !strings.Contains(stderr, "1 error; nothing written") {
+		t.Fatalf("-strict: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestGraphCommand(t *testing.T) {
 	dir, _ := newApp(t)
 	code, stdout, stderr := necrogen(t, dir, "graph", "-format", "dot", "./...")
-	if code != 0 || !strings.Contains(stdout, `"BELL" -> "Ring";`) || !strings.Contains(stdout, `"Ring" -> "TOLL";`) {
+	if code != 0 || !strings.Contains(stdout, `"BELL" -> "organ Ring";`) || !strings.Contains(stdout, `"organ Ring" -> "TOLL";`) {
 		t.Fatalf("graph: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if code, _, _ := necrogen(t, dir, "graph", "-format", "svg", "./..."); code != 2 {
-		t.Fatalf("graph -format svg: exit %d, want 2", code)
+	code, stdout, stderr = necrogen(t, dir, "graph", "./...")
+	if code != 0 || !strings.HasPrefix(stdout, "%% example.com/t/app\nflowchart LR\n") {
+		t.Fatalf("graph: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
 
@@ -199,7 +282,7 @@ func TestInitScaffoldsAWorkingApp(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "created haunt/organs.go") {
 		t.Fatalf("init: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if code, _, stderr := necrogen(t, dir, "init", "haunt"); code != 1 || !strings.Contains(stderr, "already exists") {
+	if code, _, stderr := necrogen(t, dir, "init", "haunt"); code != 1 || !strings.Contains(stderr, "necrogen: init: haunt/app_test.go already exists: init writes only into a directory that holds no Go files") {
 		t.Fatalf("init over an existing app: exit %d, stderr %q", code, stderr)
 	}
 	goTool("mod", "tidy")
@@ -216,15 +299,76 @@ func TestInitScaffoldsAWorkingApp(t *testing.T) {
 
 func TestInitWithModule(t *testing.T) {
 	dir := t.TempDir()
-	code, _, stderr := necrogen(t, dir, "init", "-module", "example.com/haunt", "app")
-	if code != 0 {
-		t.Fatalf("init -module: exit %d: %s", code, stderr)
+	code, stdout, stderr := necrogen(t, dir, "init", "-module", "example.com/haunt", "app")
+	if code != 0 || !strings.HasSuffix(stdout, "next: cd app && go get -tool github.com/necrostack/necrostack/cmd/necrogen && go generate ./... && go run . && go test ./...\n") {
+		t.Fatalf("init -module: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	mod, err := os.ReadFile(filepath.Join(dir, "app", "go.mod"))
 	if err != nil || !strings.HasPrefix(string(mod), "module example.com/haunt\n") {
 		t.Fatalf("go.mod: %q, %v", mod, err)
 	}
-	if code, _, _ := necrogen(t, dir, "init"); code != 2 {
-		t.Fatalf("init without a directory: exit %d, want 2", code)
+}
+
+func TestInitRefuses(t *testing.T) {
+	outside := t.TempDir()
+	inside := gentest.NewModule(t, map[string][]byte{"other/x.go": []byte("package other\n")})
+	for _, c := range []struct {
+		name, dir string
+		args      []string
+		code      int
+		stderr    string
+	}{
+		{"invalid module path", outside, []string{"-module", "Not A Path", "app"}, 2, `necrogen: init: -module: malformed import path "Not A Path": invalid char ' '`},
+		{"a nested module unless asked", inside, []string{"-module", "example.com/nested", "app"}, 1, "necrogen: init: app is inside the module of " + filepath.Join(inside, "go.mod") + ": -module would nest a second module in it; leave out -module to add the app to that module, or add -nested"},
+		{"-nested without -module", inside, []string{"-nested", "app"}, 2, "necrogen: init: -nested goes with -module"},
+		{"no module at all", outside, []string{"app"}, 1, "necrogen: init: app is not inside a Go module: give -module path to make it a module of its own"},
+		{"a directory with Go files", inside, []string{"other"}, 1, "necrogen: init: other/x.go already exists: init writes only into a directory that holds no Go files and none of the files it writes (app_test.go, doc.go, events.go, main.go, organs.go)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := necrogen(t, c.dir, append([]string{"init"}, c.args...)...)
+			if code != c.code || stderr != c.stderr+"\n" {
+				t.Fatalf("exit %d, stderr %q; want %d, %q", code, stderr, c.code, c.stderr)
+			}
+		})
+	}
+	code, stdout, stderr := necrogen(t, inside, "init", "-module", "example.com/nested", "-nested", "app")
+	if code != 0 || !strings.Contains(stdout, "next: cd app && go get -tool") {
+		t.Fatalf("init -nested: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// Inside a module without the tool, the next steps add it.
+	code, stdout, _ = necrogen(t, inside, "init", "joined")
+	if code != 0 || !strings.HasSuffix(stdout, "next: go get -tool github.com/necrostack/necrostack/cmd/necrogen && go generate ./joined && go run ./joined && go test ./joined\n") {
+		t.Fatalf("init in a module without the tool: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// The next: line of necrogen init -module works as printed for a new user
+// of a published version of the module: HEAD served by a file-based module
+// proxy, a fresh module cache, GOFLAGS unset, no network (see
+// readmecheck.UserEnv).
+func TestInitNextStepsAsAUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs the module from a proxy and builds an app")
+	}
+	user, err := readmecheck.NewUserEnv(gentest.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer user.Close()
+	dir := t.TempDir()
+	code, stdout, stderr := necrogen(t, dir, "init", "-module", "example.com/hello", "hello")
+	next, ok := strings.CutPrefix(stdout[strings.LastIndex(stdout, "next: "):], "next: ")
+	if code != 0 || !ok {
+		t.Fatalf("init: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	cmd := exec.Command("bash", "-c", next)
+	cmd.Dir = dir
+	cmd.Env = user.Env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", next, err, out)
+	}
+	if !strings.Contains(string(out), "Come in, Edgar.\n") || !strings.Contains(string(out), "ok  \texample.com/hello") {
+		t.Fatalf("%s printed:\n%s", next, out)
 	}
 }

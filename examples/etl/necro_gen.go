@@ -33,27 +33,27 @@ type Spine struct {
 	ledger    *Ledger
 }
 
-// NewSpine returns a Spine that pulls events from backend and hands them to
+// NewSpine returns a Spine that pulls events from the backend and hands them to
 // the organs; the method organs are given here. It panics if one of them is nil.
 func NewSpine(backend runtime.Backend, extractor *Extractor, ledger *Ledger, opts ...runtime.Option) *Spine {
 	if extractor == nil {
-		panic("necrostack: NewSpine: extractor is nil")
+		panic("necrostack: NewSpine: the Extractor organ is nil")
 	}
 	if ledger == nil {
-		panic("necrostack: NewSpine: ledger is nil")
+		panic("necrostack: NewSpine: the Ledger organ is nil")
 	}
 	s := &Spine{extractor: extractor, ledger: ledger}
 	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("etl"), runtime.WithTopics(EventDataCleaned, EventDataTransformed, EventEtlStart, EventRawDataLoaded)}, opts...)...)
 	return s
 }
 
-// Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run.
+// Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run.
 func (s *Spine) Run(ctx context.Context) error {
 	return s.runner.Run(ctx)
 }
 
-// RunUntilIdle enqueues start, then handles events until nothing is queued or in
-// flight; see runtime.Runner.RunUntilIdle.
+// RunUntilIdle enqueues the start events, then handles events until nothing is queued
+// or in flight; see runtime.Runner.RunUntilIdle.
 func (s *Spine) RunUntilIdle(ctx context.Context, start ...runtime.Event) error {
 	return s.runner.RunUntilIdle(ctx, start...)
 }
@@ -75,7 +75,7 @@ func (s *Spine) Backend() runtime.Backend {
 }
 
 // Dispatch hands one event to the organs that listen to its type, in declaration
-// order, and appends what they emit to out. Organ failures come back as
+// order, and appends what they emit to the events given. Organ failures come back as
 // *runtime.HandlerError values joined together; an event type no organ listens to
 // is an error matching runtime.ErrNoRoute.
 func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
@@ -85,17 +85,32 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 		if err != nil {
 			return out, err
 		}
-		return necroTransformData(ctx, in, p, out)
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "TransformData", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroTransformData(ctx, in, p, out)
+			})
+		}
+		return s.necroTransformData(ctx, in, p, out)
 	case EventDataTransformed:
 		p, err := runtime.Payload[DataTransformed](in)
 		if err != nil {
 			return out, err
+		}
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "Ledger.ExportSummary", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroLedgerExportSummary(ctx, in, p, out)
+			})
 		}
 		return s.necroLedgerExportSummary(ctx, in, p, out)
 	case EventEtlStart:
 		p, err := runtime.Payload[EtlStart](in)
 		if err != nil {
 			return out, err
+		}
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "Extractor.ExtractCSV", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroExtractorExtractCSV(ctx, in, p, out)
+			})
 		}
 		return s.necroExtractorExtractCSV(ctx, in, p, out)
 	case EventRawDataLoaded:
@@ -104,27 +119,42 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 			return out, err
 		}
 		var err1, err2 error
-		out, err1 = necroCleanData(ctx, in, p, out)
-		out, err2 = s.necroExtractorExtractNextBatch(ctx, in, p, out)
+		if s.runner.WrapsOrgans() {
+			out, err1 = s.runner.CallOrgan(ctx, "CleanData", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroCleanData(ctx, in, p, out)
+			})
+			out, err2 = s.runner.CallOrgan(ctx, "Extractor.ExtractNextBatch", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroExtractorExtractNextBatch(ctx, in, p, out)
+			})
+		} else {
+			out, err1 = s.necroCleanData(ctx, in, p, out)
+			out, err2 = s.necroExtractorExtractNextBatch(ctx, in, p, out)
+		}
 		return out, errors.Join(err1, err2)
 	default:
 		return out, runtime.NoRoute(in)
 	}
 }
 
-func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, p EtlStart, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroExtractorExtractCSV calls Extractor.ExtractCSV and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroExtractorExtractCSV(ctx context.Context, in runtime.Event, p EtlStart, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Extractor.ExtractCSV", &err)
 	r := s.extractor.ExtractCSV(p)
 	return runtime.AppendChild(out, in, EventRawDataLoaded, r), nil
 }
 
-func necroCleanData(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroCleanData calls CleanData and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroCleanData(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("CleanData", &err)
 	r := CleanData(p)
 	return runtime.AppendChild(out, in, EventDataCleaned, r), nil
 }
 
-func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroExtractorExtractNextBatch calls Extractor.ExtractNextBatch and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.Event, p RawDataLoaded, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Extractor.ExtractNextBatch", &err)
 	r := s.extractor.ExtractNextBatch(p)
 	if r != nil {
@@ -133,59 +163,63 @@ func (s *Spine) necroExtractorExtractNextBatch(ctx context.Context, in runtime.E
 	return out, nil
 }
 
-func necroTransformData(ctx context.Context, in runtime.Event, p DataCleaned, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroTransformData calls TransformData and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroTransformData(ctx context.Context, in runtime.Event, p DataCleaned, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("TransformData", &err)
 	r := TransformData(p)
 	return runtime.AppendChild(out, in, EventDataTransformed, r), nil
 }
 
-func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, p DataTransformed, out []runtime.Event) (_ []runtime.Event, err error) {
+// necroLedgerExportSummary calls Ledger.ExportSummary and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroLedgerExportSummary(ctx context.Context, in runtime.Event, p DataTransformed, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
 	defer runtime.Recover("Ledger.ExportSummary", &err)
-	if err := s.ledger.ExportSummary(p); err != nil {
+	if err = s.ledger.ExportSummary(p); err != nil {
 		return out, runtime.OrganError("Ledger.ExportSummary", err)
 	}
 	return out, nil
 }
 
-// NewDataCleanedEvent returns a new DATA_CLEANED event carrying p.
+// NewDataCleanedEvent returns a new DATA_CLEANED event carrying the payload.
 func NewDataCleanedEvent(p DataCleaned) runtime.Event {
 	return runtime.MustNewEvent(EventDataCleaned, p)
 }
 
-// EmitDataCleaned publishes a new DATA_CLEANED event carrying p on the Spine's bus,
+// EmitDataCleaned publishes a new DATA_CLEANED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitDataCleaned(ctx context.Context, p DataCleaned) error {
 	return s.runner.Emit(ctx, NewDataCleanedEvent(p))
 }
 
-// NewDataTransformedEvent returns a new DATA_TRANSFORMED event carrying p.
+// NewDataTransformedEvent returns a new DATA_TRANSFORMED event carrying the payload.
 func NewDataTransformedEvent(p DataTransformed) runtime.Event {
 	return runtime.MustNewEvent(EventDataTransformed, p)
 }
 
-// EmitDataTransformed publishes a new DATA_TRANSFORMED event carrying p on the Spine's bus,
+// EmitDataTransformed publishes a new DATA_TRANSFORMED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitDataTransformed(ctx context.Context, p DataTransformed) error {
 	return s.runner.Emit(ctx, NewDataTransformedEvent(p))
 }
 
-// NewEtlStartEvent returns a new ETL_START event carrying p.
+// NewEtlStartEvent returns a new ETL_START event carrying the payload.
 func NewEtlStartEvent(p EtlStart) runtime.Event {
 	return runtime.MustNewEvent(EventEtlStart, p)
 }
 
-// EmitEtlStart publishes a new ETL_START event carrying p on the Spine's bus,
+// EmitEtlStart publishes a new ETL_START event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitEtlStart(ctx context.Context, p EtlStart) error {
 	return s.runner.Emit(ctx, NewEtlStartEvent(p))
 }
 
-// NewRawDataLoadedEvent returns a new RAW_DATA_LOADED event carrying p.
+// NewRawDataLoadedEvent returns a new RAW_DATA_LOADED event carrying the payload.
 func NewRawDataLoadedEvent(p RawDataLoaded) runtime.Event {
 	return runtime.MustNewEvent(EventRawDataLoaded, p)
 }
 
-// EmitRawDataLoaded publishes a new RAW_DATA_LOADED event carrying p on the Spine's bus,
+// EmitRawDataLoaded publishes a new RAW_DATA_LOADED event carrying the payload on the Spine's bus,
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitRawDataLoaded(ctx context.Context, p RawDataLoaded) error {
 	return s.runner.Emit(ctx, NewRawDataLoadedEvent(p))

@@ -48,24 +48,22 @@
 //	    not run. A `make TARGET...` line needs each TARGET in the Makefile;
 //	    any other line must pass the ci rule.
 //	quickstart
-//	    The walkthrough from an empty directory to a running app: one shell
-//	    block, at most one in the README, run line by line in one bash
-//	    process (so cd carries over) in a new temporary directory, with
-//	    GOFLAGS=-mod=mod GOPROXY=off GOWORK=off GOTOOLCHAIN=local added to the
-//	    caller's environment, so modules come from the local module cache and
-//	    never the network. Each line must exit 0 (or N, with `# exit N`). It
-//	    must contain the line
+//	    The walkthrough from an empty directory to a running app, run as a
+//	    new user meets it: one shell block, at most one in the README, run
+//	    line by line, exactly as written, in one bash process (so cd carries
+//	    over) in a new temporary directory. The module is installed from a
+//	    published version of it: a file-based module proxy serves this
+//	    checkout's committed HEAD (`git archive HEAD`) as the module's latest
+//	    version, and the download cache of the caller's module cache every
+//	    other module (`go mod download` fills it; nothing comes from the
+//	    network); the module cache is new and empty, GOFLAGS is unset, and
+//	    GOSUMDB=off GOWORK=off GOTOOLCHAIN=local are set (see UserEnv). Each
+//	    line must exit 0 (or N, with `# exit N`). The block must contain
+//	    the line
 //	        go get -tool github.com/necrostack/necrostack/cmd/necrogen@latest
-//	    (or the same without @latest), which is the one substitution made: it
-//	    is replaced by
-//	        go mod edit -require=github.com/necrostack/necrostack@v0.0.0 \
-//	            -replace=github.com/necrostack/necrostack=REPO &&
-//	        cat REPO/go.sum >>go.sum &&
-//	        go get -tool github.com/necrostack/necrostack/cmd/necrogen
-//	    where REPO is this checkout, so the walkthrough builds against it.
-//	    The quickstart-file blocks are written into the current directory
-//	    where the block has the line `# files`, or else right after its
-//	    `go mod init` line.
+//	    (or the same without @latest). The quickstart-file blocks are
+//	    written into the current directory where the block has the line
+//	    `# files`, or else right after its `go mod init` line.
 //	quickstart-file NAME
 //	    A file of the quickstart, written to NAME (a relative path).
 //	skip REASON

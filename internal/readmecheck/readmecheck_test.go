@@ -141,7 +141,7 @@ func TestCompare(t *testing.T) {
 	}
 	b = append(append(b, a...), "21")
 	b[4] = "five"
-	want := "@@ ... @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n@@ ... @@\n 18\n 19\n 20\n+21"
+	want := "@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n@@ -18,3 +18,4 @@\n 18\n 19\n 20\n+21"
 	if d := compare(strings.Join(a, "\n"), strings.Join(b, "\n")); d != want {
 		t.Errorf("diff:\n%s\nwant\n%s", d, want)
 	}

@@ -73,28 +73,15 @@ func tail(s string) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-// goGetTool is the quickstart line that fetches necrogen from the network;
-// it is the one line the quickstart check substitutes.
-const goGetTool = "go get -tool github.com/necrostack/necrostack/cmd/necrogen"
+// goGetTool is the line of the quickstart that installs necrogen; the
+// quickstart must have it.
+const goGetTool = "go get -tool " + ModulePath + "/cmd/necrogen"
 
 // isGoGetTool reports whether cmd is goGetTool, with or without @latest.
 func isGoGetTool(cmd string) bool {
 	cmd = strings.Join(strings.Fields(cmd), " ")
 	return cmd == goGetTool || cmd == goGetTool+"@latest"
 }
-
-// localGoGetTool is what replaces goGetTool: the same, with the module
-// required from the checkout at root and its go.sum lines added, so that
-// nothing is fetched from the network.
-func localGoGetTool(root string) string {
-	const mod = "github.com/necrostack/necrostack"
-	return "go mod edit -require=" + mod + "@v0.0.0 -replace=" + mod + "=" + shellQuote(root) +
-		" && cat " + shellQuote(filepath.Join(root, "go.sum")) + " >>go.sum && " + goGetTool
-}
-
-// quickstartEnv is added to the caller's environment for the quickstart: no
-// network, no workspace, this toolchain; modules come from the module cache.
-var quickstartEnv = []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local"}
 
 // checkQuickstart runs the quickstart block b in one bash process in a new
 // temporary directory, with the files written in, and compares its last
@@ -173,16 +160,13 @@ func checkQuickstart(root string, b Block, files []Block, out *Block) []Problem 
 			want, want, line, shellQuote(failedFile))
 	}
 	copyFiles := "cp -R " + shellQuote(stage) + "/. ."
-	substituted := false
+	installs := false
 	for i, c := range cmds {
 		if i == filesAt && len(files) > 0 {
 			step(c.Line, "# (quickstart files written here)", copyFiles, "", 0)
 		}
 		text, show := c.Text, c.Cmd
-		if isGoGetTool(c.Cmd) {
-			text, substituted = localGoGetTool(root), true
-			show = c.Cmd + "   # substituted: " + text
-		}
+		installs = installs || isGoGetTool(c.Cmd)
 		redirect := ""
 		if i == len(cmds)-1 && out != nil {
 			redirect = " >" + shellQuote(stdoutFile)
@@ -192,11 +176,16 @@ func checkQuickstart(root string, b Block, files []Block, out *Block) []Problem 
 	if filesAt == len(cmds) && len(files) > 0 {
 		step(b.Line, "# (quickstart files written here)", copyFiles, "", 0)
 	}
-	if !substituted {
-		return append(problems, Problem{b.Line, fmt.Sprintf("quickstart block has no `%s@latest` line, so it would not build against this checkout", goGetTool)})
+	if !installs {
+		return append(problems, Problem{b.Line, fmt.Sprintf("quickstart block has no `%s@latest` line: it must show how to install necrogen", goGetTool)})
 	}
 
-	res := runBash(work, append(os.Environ(), quickstartEnv...), script.String())
+	user, err := NewUserEnv(root)
+	if err != nil {
+		return append(problems, Problem{b.Line, err.Error()})
+	}
+	defer user.Close()
+	res := runBash(work, user.Env, script.String())
 	if res.err != nil || res.code != 0 {
 		line := b.Line
 		if data, err := os.ReadFile(failedFile); err == nil {

@@ -6,7 +6,6 @@ import (
 	"go/token"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // Severity says whether a Diagnostic stops generation.
@@ -29,12 +28,7 @@ type Diagnostic struct {
 // Format renders d as "file:line:col: msg", with the file relative to dir when
 // it lies inside it. Warnings say so after the position.
 func (d Diagnostic) Format(dir string) string {
-	file := d.Pos.Filename
-	if dir != "" && file != "" {
-		if rel, err := filepath.Rel(dir, file); err == nil && !strings.HasPrefix(rel, "..") {
-			file = rel
-		}
-	}
+	file := Rel(dir, d.Pos.Filename)
 	pos := file
 	if d.Pos.Line > 0 {
 		pos = fmt.Sprintf("%s:%d:%d", file, d.Pos.Line, d.Pos.Column)
@@ -47,6 +41,29 @@ func (d Diagnostic) Format(dir string) string {
 		return sev + d.Msg
 	}
 	return pos + ": " + sev + d.Msg
+}
+
+// Rel returns path relative to dir when it lies inside dir, and path
+// unchanged otherwise (or when either is empty).
+func Rel(dir, path string) string {
+	if dir == "" || path == "" {
+		return path
+	}
+	if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
+}
+
+// errorCount returns how many of ds are errors.
+func errorCount(ds []Diagnostic) int {
+	n := 0
+	for _, d := range ds {
+		if d.Severity == Error {
+			n++
+		}
+	}
+	return n
 }
 
 // sortDiagnostics orders diagnostics by file, line, column and message and
@@ -69,10 +86,19 @@ type diags struct {
 	list []Diagnostic
 }
 
+func (d *diags) hasErrors() bool { return errorCount(d.list) > 0 }
+
 func (d *diags) errorf(pos token.Pos, format string, args ...any) {
 	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *diags) warnf(pos token.Pos, format string, args ...any) {
 	d.list = append(d.list, Diagnostic{Pos: d.fset.Position(pos), Msg: fmt.Sprintf(format, args...), Severity: Warning})
+}
+
+// where formats a position for a message: file:line:col with the file's
+// base name, as the files of a package share one directory.
+func (d *diags) where(pos token.Pos) string {
+	p := d.fset.Position(pos)
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
 }

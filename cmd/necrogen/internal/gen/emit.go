@@ -4,185 +4,184 @@ import (
 	"bytes"
 	"fmt"
 	"path"
-	"strconv"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 )
 
-// Identifiers the generated file declares at package level, beside the
-// Event*, New*Event constants and functions.
-const (
-	spineType   = "Spine"
-	spineCtor   = "NewSpine"
-	routesFunc  = "Routes"
-	adapterPref = "necro"
-)
-
-// generatedNames lists every package-level identifier the generated file
-// declares, to check them against the user's.
-func generatedNames(m *pkgModel) []string {
-	names := []string{spineType, spineCtor, routesFunc}
-	for _, e := range m.Events {
-		names = append(names, e.ConstName())
-		if e.Type != nil {
-			names = append(names, newEventFunc(e))
+// emit renders the generated file of one package, gofmt'd. It is the only
+// user of jennifer, and it takes every identifier it writes from m.names
+// (see names.go) or from the fixed public names.
+func emit(m *pkgModel) ([]byte, error) {
+	e := &emitter{f: jen.NewFilePathName(m.Path, m.Name), m: m, n: m.names}
+	e.f.HeaderComment(Header)
+	// Fixed import names, pre-registered so that they never depend on the
+	// order of use; jennifer would otherwise alias our runtime against the
+	// standard library's.
+	for _, p := range []string{contextPath, errorsPath, runtimePath} {
+		if name := e.n.imports[p]; name == path.Base(p) && p != runtimePath {
+			e.f.ImportName(p, name)
+		} else {
+			e.f.ImportAlias(p, name)
 		}
 	}
-	for _, h := range m.Handlers {
-		names = append(names, adapterName(h))
-	}
-	return names
-}
 
-func newEventFunc(e *eventType) string { return "New" + exportName(e.Type.Name()) + "Event" }
-func emitMethod(e *eventType) string   { return "Emit" + exportName(e.Type.Name()) }
-func adapterName(h *handler) string {
-	if h.Organ != nil {
-		return adapterPref + h.Organ.Type.Name() + h.Func.Name()
-	}
-	return adapterPref + exportName(h.Func.Name())
-}
-
-// emit renders the generated file of one package, gofmt'd.
-func emit(m *pkgModel) ([]byte, error) {
-	f := jen.NewFilePathName(m.Path, m.Name)
-	f.HeaderComment(Header)
-	// Fixed import names: jennifer would otherwise alias our runtime against
-	// the standard library's.
-	f.ImportAlias(runtimePath, "runtime")
-	f.ImportName("context", "context")
-	f.ImportName("errors", "errors")
-
-	emitConstants(f, m)
-	emitSpine(f, m)
-	emitDispatch(f, m)
-	emitAdapters(f, m)
-	emitHelpers(f, m)
-	emitRoutes(f, m)
+	e.constants()
+	e.spine()
+	e.dispatch()
+	e.adapters()
+	e.helpers()
+	e.routes()
 
 	var buf bytes.Buffer
-	if err := f.Render(&buf); err != nil {
+	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("internal error: rendering package %s: %w", m.Path, err)
 	}
 	return buf.Bytes(), nil
 }
 
-func rt(name string) *jen.Statement { return jen.Qual(runtimePath, name) }
-
-func emitConstants(f *jen.File, m *pkgModel) {
-	f.Comment("Event types of package " + m.Name + ": the wire names of its payload types.")
-	f.Const().DefsFunc(func(g *jen.Group) {
-		for _, e := range m.Events {
-			doc := "is the event type of envelopes handled by " + organsOf(m, e.Name)
-			if e.Type != nil {
-				doc = "is the event type of " + e.Type.Name() + " payloads."
-			}
-			g.Comment(e.ConstName() + " " + doc)
-			g.Id(e.ConstName()).Op("=").Lit(e.Name)
-		}
-	})
-	f.Line()
-	f.Comment("Compile-time check that the runtime is new enough for this file: if it")
-	f.Comment("fails, upgrade github.com/necrostack/necrostack or re-run go generate.")
-	f.Const().Id("_").Op("=").Add(rt("SupportPackageIsVersion1"))
+// emitter writes one file.
+type emitter struct {
+	f *jen.File
+	m *pkgModel
+	n *names
 }
 
-func organsOf(m *pkgModel, event string) string {
-	var names []string
-	for _, h := range m.Handlers {
-		for _, l := range h.Listens {
-			if l == event {
-				names = append(names, h.Name)
-			}
-		}
-	}
-	s := ""
-	for i, n := range names {
-		if i > 0 {
-			s += ", "
-		}
-		s += n
-	}
-	return s + "."
+// id returns the identifier of a fixed local role (localCtx, ...).
+func (e *emitter) id(role string) *jen.Statement { return jen.Id(e.n.l(role)) }
+
+// rt refers to a name of the runtime package.
+func (e *emitter) rt(name string) *jen.Statement { return jen.Qual(runtimePath, name) }
+
+// ctxParam is the context.Context parameter every function takes.
+func (e *emitter) ctxParam() *jen.Statement { return e.id(localCtx).Qual(contextPath, "Context") }
+
+// receiver is the Spine receiver of a method.
+func (e *emitter) method(name string) *jen.Statement {
+	return e.f.Func().Params(e.id(localSpine).Op("*").Id(spineType)).Id(name)
 }
 
-func emitSpine(f *jen.File, m *pkgModel) {
-	f.Comment(spineType + " routes the events of package " + m.Name + " to their organs. It is wired")
-	f.Comment("statically by necrogen: a switch over event types, no reflection, no registry.")
-	f.Comment("Build it with " + spineCtor + ".")
-	f.Type().Id(spineType).StructFunc(func(g *jen.Group) {
-		g.Id("runner").Op("*").Add(rt("Runner"))
-		for _, o := range m.Organs {
-			g.Id(o.Param).Add(organType(o))
+// field refers to a field of the Spine inside one of its methods.
+func (e *emitter) field(name string) *jen.Statement { return e.id(localSpine).Dot(name) }
+
+// events returns the type of a slice of events.
+func (e *emitter) events() *jen.Statement { return jen.Index().Add(e.rt("Event")) }
+
+func (e *emitter) constants() {
+	e.f.Comment("Event types of package " + e.m.Name + ": the wire names of its payload types.")
+	e.f.Const().DefsFunc(func(g *jen.Group) {
+		for _, ev := range e.m.Events {
+			doc := "is the event type of envelopes handled by " + organNames(e.m.handlersOf(ev.Name)) + "."
+			if ev.Type != nil {
+				doc = "is the event type of " + ev.Type.Name() + " payloads."
+			}
+			g.Comment(ev.ConstName() + " " + doc)
+			g.Id(ev.ConstName()).Op("=").Lit(ev.Name)
+		}
+	})
+	e.f.Line()
+	e.f.Comment("Compile-time check that the runtime is new enough for this file: if it")
+	e.f.Comment("fails, upgrade github.com/necrostack/necrostack or re-run go generate.")
+	e.f.Const().Id("_").Op("=").Add(e.rt("SupportPackageIsVersion1"))
+}
+
+func organNames(hs []*handler) string {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (e *emitter) spine() {
+	e.f.Comment(spineType + " routes the events of package " + e.m.Name + " to their organs. It is wired")
+	e.f.Comment("statically by necrogen: a switch over event types, no reflection, no registry.")
+	e.f.Comment("Build it with " + spineCtor + ".")
+	e.f.Type().Id(spineType).StructFunc(func(g *jen.Group) {
+		g.Id(e.n.runner).Op("*").Add(e.rt("Runner"))
+		for _, o := range e.m.Organs {
+			g.Id(e.n.field[o]).Add(organType(o))
 		}
 	})
 
-	params := []jen.Code{jen.Id("backend").Add(rt("Backend"))}
-	for _, o := range m.Organs {
-		params = append(params, jen.Id(o.Param).Add(organType(o)))
+	params := []jen.Code{e.id(localBackend).Add(e.rt("Backend"))}
+	for _, o := range e.m.Organs {
+		params = append(params, jen.Id(e.n.param[o]).Add(organType(o)))
 	}
-	params = append(params, jen.Id("opts").Op("...").Add(rt("Option")))
-	f.Line()
-	f.Comment(spineCtor + " returns a Spine that pulls events from backend and hands them to")
-	if len(m.Organs) > 0 {
-		f.Comment("the organs; the method organs are given here. It panics if one of them is nil.")
+	params = append(params, e.id(localOpts).Op("...").Add(e.rt("Option")))
+	e.f.Line()
+	e.f.Comment(spineCtor + " returns a Spine that pulls events from the backend and hands them to")
+	if len(e.m.Organs) > 0 {
+		e.f.Comment("the organs; the method organs are given here. It panics if one of them is nil.")
 	} else {
-		f.Comment("the organs.")
+		e.f.Comment("the organs.")
 	}
-	f.Func().Id(spineCtor).Params(params...).Op("*").Id(spineType).BlockFunc(func(g *jen.Group) {
-		for _, o := range m.Organs {
-			if o.Pointer {
-				g.If(jen.Id(o.Param).Op("==").Nil()).Block(
-					jen.Panic(jen.Lit("necrostack: " + spineCtor + ": " + o.Param + " is nil")),
-				)
-			}
-		}
-		g.Id("s").Op(":=").Op("&").Id(spineType).ValuesFunc(func(g *jen.Group) {
-			for _, o := range m.Organs {
-				g.Id(o.Param).Op(":").Id(o.Param)
-			}
-		})
-		g.Id("s").Dot("runner").Op("=").Add(rt("NewRunner")).Call(jen.Id("backend"), jen.Id("s"),
-			jen.Append(jen.Index().Add(rt("Option")).Values(
-				rt("WithService").Call(jen.Lit(serviceName(m))),
-				rt("WithTopics").CallFunc(func(g *jen.Group) {
-					for _, e := range m.Events {
-						if len(handlersOf(m, e.Name)) > 0 {
-							g.Id(e.ConstName())
-						}
-					}
-				}),
-			), jen.Id("opts").Op("...")).Op("..."))
-		g.Return(jen.Id("s"))
-	})
+	e.f.Func().Id(spineCtor).Params(params...).Op("*").Id(spineType).BlockFunc(e.newSpineBody)
 
 	method := func(doc []string, name string, params []jen.Code, results []jen.Code, body ...jen.Code) {
-		f.Line()
+		e.f.Line()
 		for _, d := range doc {
-			f.Comment(d)
+			e.f.Comment(d)
 		}
-		f.Func().Params(jen.Id("s").Op("*").Id(spineType)).Id(name).Params(params...).Params(results...).Block(body...)
+		e.method(name).Params(params...).Params(results...).Block(body...)
 	}
-	ctx := jen.Id("ctx").Qual("context", "Context")
-	method([]string{"Run serves events until ctx is cancelled or Stop is called; see runtime.Runner.Run."},
-		"Run", []jen.Code{ctx}, []jen.Code{jen.Error()},
-		jen.Return(jen.Id("s").Dot("runner").Dot("Run").Call(jen.Id("ctx"))))
-	method([]string{"RunUntilIdle enqueues start, then handles events until nothing is queued or in", "flight; see runtime.Runner.RunUntilIdle."},
-		"RunUntilIdle", []jen.Code{ctx, jen.Id("start").Op("...").Add(rt("Event"))}, []jen.Code{jen.Error()},
-		jen.Return(jen.Id("s").Dot("runner").Dot("RunUntilIdle").Call(jen.Id("ctx"), jen.Id("start").Op("..."))))
+	runner := e.field(e.n.runner)
+	method([]string{"Run serves events until the context is cancelled or Stop is called; see runtime.Runner.Run."},
+		"Run", []jen.Code{e.ctxParam()}, []jen.Code{jen.Error()},
+		jen.Return(runner.Clone().Dot("Run").Call(e.id(localCtx))))
+	method([]string{"RunUntilIdle enqueues the start events, then handles events until nothing is queued", "or in flight; see runtime.Runner.RunUntilIdle."},
+		"RunUntilIdle", []jen.Code{e.ctxParam(), e.id(localStart).Op("...").Add(e.rt("Event"))}, []jen.Code{jen.Error()},
+		jen.Return(runner.Clone().Dot("RunUntilIdle").Call(e.id(localCtx), e.id(localStart).Op("..."))))
 	method([]string{"Subscribe joins the Spine's service to the bus for the event types it handles;", "Run, RunUntilIdle and the Emit methods do it first. See runtime.Runner.Subscribe."},
-		"Subscribe", []jen.Code{ctx}, []jen.Code{jen.Error()},
-		jen.Return(jen.Id("s").Dot("runner").Dot("Subscribe").Call(jen.Id("ctx"))))
+		"Subscribe", []jen.Code{e.ctxParam()}, []jen.Code{jen.Error()},
+		jen.Return(runner.Clone().Dot("Subscribe").Call(e.id(localCtx))))
 	method([]string{"Stop ends the current run gracefully; see runtime.Runner.Stop."},
-		"Stop", nil, nil, jen.Id("s").Dot("runner").Dot("Stop").Call())
+		"Stop", nil, nil, runner.Clone().Dot("Stop").Call())
 	method([]string{"Backend returns the backend the Spine pulls from."},
-		"Backend", nil, []jen.Code{rt("Backend")}, jen.Return(jen.Id("s").Dot("runner").Dot("Backend").Call()))
+		"Backend", nil, []jen.Code{e.rt("Backend")}, jen.Return(runner.Clone().Dot("Backend").Call()))
+}
+
+// newSpineBody is the body of NewSpine: check the organs, build the Spine,
+// give it its runner.
+func (e *emitter) newSpineBody(g *jen.Group) {
+	for _, o := range e.m.Organs {
+		if o.Pointer {
+			g.If(jen.Id(e.n.param[o]).Op("==").Nil()).Block(
+				jen.Panic(jen.Lit("necrostack: " + spineCtor + ": the " + o.Type.Name() + " organ is nil")),
+			)
+		}
+	}
+	g.Add(e.id(localSpine)).Op(":=").Op("&").Id(spineType).ValuesFunc(func(g *jen.Group) {
+		for _, o := range e.m.Organs {
+			g.Id(e.n.field[o]).Op(":").Id(e.n.param[o])
+		}
+	})
+	// The service and its topics come first, so that the options given can
+	// rename the service.
+	defaults := jen.Index().Add(e.rt("Option")).Values(
+		e.rt("WithService").Call(jen.Lit(serviceName(e.m.Path))),
+		e.rt("WithTopics").CallFunc(func(g *jen.Group) {
+			for _, ev := range e.m.Events {
+				if len(e.m.handlersOf(ev.Name)) > 0 {
+					g.Id(ev.ConstName())
+				}
+			}
+		}),
+	)
+	g.Add(e.field(e.n.runner)).Op("=").Add(e.rt("NewRunner")).Call(e.id(localBackend), e.id(localSpine),
+		jen.Append(defaults, e.id(localOpts).Op("...")).Op("..."))
+	g.Return(e.id(localSpine))
 }
 
 // serviceName is the default service of a package's Spine: the last element
-// of its import path ("seance" for .../examples/seance, even as package main).
-func serviceName(m *pkgModel) string {
-	return path.Base(m.Path)
+// of its import path ("seance" for .../examples/seance, even as package
+// main), or the one before a major-version suffix (".../shop/v2" is "shop").
+func serviceName(pkgPath string) string {
+	dir, last := path.Split(pkgPath)
+	if dir != "" && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		return path.Base(strings.TrimSuffix(dir, "/"))
+	}
+	return last
 }
 
 func organType(o *organ) *jen.Statement {
@@ -192,205 +191,199 @@ func organType(o *organ) *jen.Statement {
 	return jen.Id(o.Type.Name())
 }
 
-// emitDispatch writes the switch over event types.
-func emitDispatch(f *jen.File, m *pkgModel) {
-	f.Line()
-	f.Comment("Dispatch hands one event to the organs that listen to its type, in declaration")
-	f.Comment("order, and appends what they emit to out. Organ failures come back as")
-	f.Comment("*runtime.HandlerError values joined together; an event type no organ listens to")
-	f.Comment("is an error matching runtime.ErrNoRoute.")
-	f.Func().Params(jen.Id("s").Op("*").Id(spineType)).Id("Dispatch").Params(
-		jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(rt("Event")), jen.Id("out").Index().Add(rt("Event")),
-	).Params(jen.Index().Add(rt("Event")), jen.Error()).Block(
-		jen.Switch(jen.Id("in").Dot("Type")).BlockFunc(func(g *jen.Group) {
-			for _, e := range m.Events {
-				hs := handlersOf(m, e.Name)
-				if len(hs) == 0 {
-					continue
+// dispatch writes the switch over event types.
+func (e *emitter) dispatch() {
+	out := e.id(localOut)
+	e.f.Line()
+	e.f.Comment("Dispatch hands one event to the organs that listen to its type, in declaration")
+	e.f.Comment("order, and appends what they emit to the events given. Organ failures come back as")
+	e.f.Comment("*runtime.HandlerError values joined together; an event type no organ listens to")
+	e.f.Comment("is an error matching runtime.ErrNoRoute.")
+	e.method("Dispatch").Params(
+		e.ctxParam(), e.id(localIn).Add(e.rt("Event")), out.Clone().Add(e.events()),
+	).Params(e.events(), jen.Error()).Block(
+		jen.Switch(e.id(localIn).Dot("Type")).BlockFunc(func(g *jen.Group) {
+			for _, ev := range e.m.Events {
+				if hs := e.m.handlersOf(ev.Name); len(hs) > 0 {
+					g.Case(jen.Id(ev.ConstName())).BlockFunc(func(g *jen.Group) { e.dispatchCase(g, ev, hs) })
 				}
-				g.Case(jen.Id(e.ConstName())).BlockFunc(func(g *jen.Group) { dispatchCase(g, e, hs) })
 			}
-			g.Default().Block(jen.Return(jen.Id("out"), rt("NoRoute").Call(jen.Id("in"))))
+			g.Default().Block(jen.Return(out, e.rt("NoRoute").Call(e.id(localIn))))
 		}),
 	)
 }
 
-func handlersOf(m *pkgModel, event string) []*handler {
-	var out []*handler
-	for _, h := range m.Handlers {
-		for _, l := range h.Listens {
-			if l == event {
-				out = append(out, h)
-			}
-		}
-	}
-	return out
-}
-
-func dispatchCase(g *jen.Group, e *eventType, hs []*handler) {
+func (e *emitter) dispatchCase(g *jen.Group, ev *eventType, hs []*handler) {
 	typed := false
 	for _, h := range hs {
 		typed = typed || !h.Envelope
 	}
+	out, err := e.id(localOut), e.id(localErr)
 	if typed {
-		g.List(jen.Id("p"), jen.Err()).Op(":=").Add(rt("Payload")).Types(jen.Id(e.Type.Name())).Call(jen.Id("in"))
-		g.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("out"), jen.Err()))
+		g.List(e.id(localPayload), err).Op(":=").Add(e.rt("Payload")).Types(jen.Id(ev.Type.Name())).Call(e.id(localIn))
+		g.If(err.Clone().Op("!=").Nil()).Block(jen.Return(out, err))
 	}
 	call := func(h *handler) *jen.Statement {
-		args := []jen.Code{jen.Id("ctx"), jen.Id("in")}
+		args := []jen.Code{e.id(localCtx), e.id(localIn)}
 		if !h.Envelope {
-			args = append(args, jen.Id("p"))
+			args = append(args, e.id(localPayload))
 		}
-		args = append(args, jen.Id("out"))
-		if h.Organ != nil {
-			return jen.Id("s").Dot(adapterName(h)).Call(args...)
-		}
-		return jen.Id(adapterName(h)).Call(args...)
+		return e.field(e.n.adapter[h]).Call(append(args, out)...)
 	}
+	// Through the organ middleware and the handler timeout when the runner
+	// has them; else the adapter directly, at no cost.
+	wrapped := func(h *handler) *jen.Statement {
+		return e.field(e.n.runner).Dot("CallOrgan").Call(e.id(localCtx), jen.Lit(h.Name), e.id(localIn), out,
+			jen.Func().Params(e.ctxParam(), jen.Id("_").String(), e.id(localIn).Add(e.rt("Event")), out.Clone().Add(e.events())).
+				Params(e.events(), jen.Error()).Block(jen.Return(call(h))))
+	}
+	wraps := e.field(e.n.runner).Dot("WrapsOrgans").Call()
 	if len(hs) == 1 {
+		g.If(wraps).Block(jen.Return(wrapped(hs[0])))
 		g.Return(call(hs[0]))
 		return
 	}
 	errs := make([]jen.Code, len(hs))
 	for i := range hs {
-		errs[i] = jen.Id("err" + strconv.Itoa(i+1))
+		errs[i] = jen.Id(e.n.errs[i])
 	}
 	g.Var().List(errs...).Error()
-	for i, h := range hs {
-		g.List(jen.Id("out"), errs[i]).Op("=").Add(call(h))
-	}
-	g.Return(jen.Id("out"), jen.Qual("errors", "Join").Call(errs...))
+	g.If(wraps).BlockFunc(func(g *jen.Group) {
+		for i, h := range hs {
+			g.List(out, errs[i]).Op("=").Add(wrapped(h))
+		}
+	}).Else().BlockFunc(func(g *jen.Group) {
+		for i, h := range hs {
+			g.List(out, errs[i]).Op("=").Add(call(h))
+		}
+	})
+	g.Return(out, jen.Qual(errorsPath, "Join").Call(errs...))
 }
 
-// emitAdapters writes one typed adapter per handler: call, wrap the error,
-// turn the result into emitted events, recover a panic.
-func emitAdapters(f *jen.File, m *pkgModel) {
-	for _, h := range m.Handlers {
-		f.Line()
-		params := []jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(rt("Event"))}
+// adapters writes one typed adapter per handler: call, wrap the error, turn
+// the result into emitted events, recover a panic. Its result starts as out,
+// so that after a recovered panic the events earlier organs emitted survive.
+func (e *emitter) adapters() {
+	for _, h := range e.m.Handlers {
+		params := []jen.Code{e.ctxParam(), e.id(localIn).Add(e.rt("Event"))}
 		if !h.Envelope {
-			params = append(params, jen.Id("p").Id(h.Payload.Name()))
+			params = append(params, e.id(localPayload).Id(h.Payload.Name()))
 		}
-		params = append(params, jen.Id("out").Index().Add(rt("Event")))
-		fn := f.Func()
-		if h.Organ != nil {
-			fn = fn.Params(jen.Id("s").Op("*").Id(spineType))
-		}
-		fn.Id(adapterName(h)).Params(params...).Params(jen.Id("_").Index().Add(rt("Event")), jen.Err().Error()).BlockFunc(func(g *jen.Group) {
-			adapterBody(g, m, h)
-		})
+		params = append(params, e.id(localOut).Add(e.events()))
+		e.f.Line()
+		e.f.Comment(e.n.adapter[h] + " calls " + h.Name + " and appends what it emits to the events given; after a panic it returns them as they were.")
+		e.method(e.n.adapter[h]).Params(params...).
+			Params(e.id(localEmitted).Add(e.events()), e.id(localErr).Error()).
+			BlockFunc(func(g *jen.Group) { e.adapterBody(g, h) })
 	}
 }
 
-func adapterBody(g *jen.Group, m *pkgModel, h *handler) {
+func (e *emitter) adapterBody(g *jen.Group, h *handler) {
 	organ := jen.Lit(h.Name)
-	g.Defer().Add(rt("Recover")).Call(organ, jen.Op("&").Err())
+	out, err, r := e.id(localOut), e.id(localErr), e.id(localResult)
+	g.Add(e.id(localEmitted)).Op("=").Add(out)
+	g.Defer().Add(e.rt("Recover")).Call(organ, jen.Op("&").Add(err))
 	var callee *jen.Statement
 	if h.Organ != nil {
-		callee = jen.Id("s").Dot(h.Organ.Param).Dot(h.Func.Name())
+		callee = e.field(e.n.field[h.Organ]).Dot(h.Func.Name())
 	} else {
 		callee = jen.Id(h.Func.Name())
 	}
 	var args []jen.Code
 	if h.HasCtx {
-		args = append(args, jen.Id("ctx"))
+		args = append(args, e.id(localCtx))
 	}
 	if h.Envelope {
-		args = append(args, jen.Id("in"))
+		args = append(args, e.id(localIn))
 	} else {
-		args = append(args, jen.Id("p"))
+		args = append(args, e.id(localPayload))
 	}
 	call := callee.Call(args...)
-	wrapErr := jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("out"), rt("OrganError").Call(organ, jen.Err())))
+	organError := func() *jen.Statement { return e.rt("OrganError").Call(organ, err) }
 
 	if h.Result == resultNone {
 		if h.ReturnsErr {
-			g.If(jen.Err().Op(":=").Add(call), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("out"), rt("OrganError").Call(organ, jen.Err())))
+			g.If(err.Clone().Op("=").Add(call), err.Clone().Op("!=").Nil()).Block(jen.Return(out, organError()))
 		} else {
 			g.Add(call)
 		}
-		g.Return(jen.Id("out"), jen.Nil())
+		g.Return(out, jen.Nil())
 		return
 	}
 	if h.ReturnsErr {
-		g.List(jen.Id("r"), jen.Err()).Op(":=").Add(call)
-		g.Add(wrapErr)
+		g.List(r, err).Op(":=").Add(call)
+		g.If(err.Clone().Op("!=").Nil()).Block(jen.Return(out, organError()))
 	} else {
-		g.Id("r").Op(":=").Add(call)
-	}
-	var ev *eventType
-	if h.ResultType != nil {
-		ev = m.eventOf(h.ResultType)
+		g.Add(r).Op(":=").Add(call)
 	}
 	appendChild := func(v jen.Code) *jen.Statement {
-		return rt("AppendChild").Call(jen.Id("out"), jen.Id("in"), jen.Id(ev.ConstName()), v)
+		return e.rt("AppendChild").Call(out, e.id(localIn), jen.Id(e.m.eventOf(h.ResultType).ConstName()), v)
 	}
 	switch h.Result {
 	case resultValue:
-		g.Return(appendChild(jen.Id("r")), jen.Nil())
+		g.Return(appendChild(r), jen.Nil())
 	case resultPointer:
-		g.If(jen.Id("r").Op("!=").Nil()).Block(jen.Id("out").Op("=").Add(appendChild(jen.Op("*").Id("r"))))
-		g.Return(jen.Id("out"), jen.Nil())
+		g.If(r.Clone().Op("!=").Nil()).Block(out.Clone().Op("=").Add(appendChild(jen.Op("*").Add(r))))
+		g.Return(out, jen.Nil())
 	case resultSlice:
-		g.For(jen.List(jen.Id("_"), jen.Id("v")).Op(":=").Range().Id("r")).Block(jen.Id("out").Op("=").Add(appendChild(jen.Id("v"))))
-		g.Return(jen.Id("out"), jen.Nil())
+		g.For(jen.List(jen.Id("_"), e.id(localElem)).Op(":=").Range().Add(r)).Block(out.Clone().Op("=").Add(appendChild(e.id(localElem))))
+		g.Return(out, jen.Nil())
 	case resultEnvelope, resultEnvelopes:
-		arg := jen.Id("r")
+		arg := r
 		if h.Result == resultEnvelopes {
-			arg = jen.Id("r").Op("...")
+			arg = r.Clone().Op("...")
 		}
-		g.List(jen.Id("out"), jen.Err()).Op("=").Add(rt("AppendEmitted")).Call(jen.Id("out"), jen.Id("in"), arg)
-		g.Return(jen.Id("out"), rt("OrganError").Call(organ, jen.Err()))
+		g.List(out, err).Op("=").Add(e.rt("AppendEmitted")).Call(out, e.id(localIn), arg)
+		g.Return(out, organError())
 	}
 }
 
-// emitHelpers writes, per payload type, a constructor of its event and an
-// Emit method on the Spine.
-func emitHelpers(f *jen.File, m *pkgModel) {
-	for _, e := range m.Events {
-		if e.Type == nil {
+// helpers writes, per payload type, a constructor of its event and an Emit
+// method on the Spine.
+func (e *emitter) helpers() {
+	p := e.id(localPayload)
+	for _, ev := range e.m.Events {
+		if ev.Type == nil {
 			continue
 		}
-		tn := e.Type.Name()
-		f.Line()
-		f.Comment(newEventFunc(e) + " returns a new " + e.Name + " event carrying p.")
-		f.Func().Id(newEventFunc(e)).Params(jen.Id("p").Id(tn)).Add(rt("Event")).Block(
-			jen.Return(rt("MustNewEvent").Call(jen.Id(e.ConstName()), jen.Id("p"))),
+		tn := ev.Type.Name()
+		e.f.Line()
+		e.f.Comment(newEventFunc(ev) + " returns a new " + ev.Name + " event carrying the payload.")
+		e.f.Func().Id(newEventFunc(ev)).Params(p.Clone().Id(tn)).Add(e.rt("Event")).Block(
+			jen.Return(e.rt("MustNewEvent").Call(jen.Id(ev.ConstName()), p)),
 		)
-		f.Line()
-		f.Comment(emitMethod(e) + " publishes a new " + e.Name + " event carrying p on the Spine's bus,")
-		f.Comment("after subscribing the Spine's service (see Subscribe).")
-		f.Func().Params(jen.Id("s").Op("*").Id(spineType)).Id(emitMethod(e)).Params(
-			jen.Id("ctx").Qual("context", "Context"), jen.Id("p").Id(tn),
-		).Error().Block(
-			jen.Return(jen.Id("s").Dot("runner").Dot("Emit").Call(jen.Id("ctx"), jen.Id(newEventFunc(e)).Call(jen.Id("p")))),
+		e.f.Line()
+		e.f.Comment(emitMethod(ev) + " publishes a new " + ev.Name + " event carrying the payload on the Spine's bus,")
+		e.f.Comment("after subscribing the Spine's service (see Subscribe).")
+		e.method(emitMethod(ev)).Params(e.ctxParam(), p.Clone().Id(tn)).Error().Block(
+			jen.Return(e.field(e.n.runner).Dot("Emit").Call(e.id(localCtx), jen.Id(newEventFunc(ev)).Call(p))),
 		)
 	}
 }
 
-// emitRoutes writes the static routing table.
-func emitRoutes(f *jen.File, m *pkgModel) {
-	f.Line()
-	f.Comment(routesFunc + " returns the routing table of the Spine: each organ and the event type it")
-	f.Comment("listens to, in dispatch order. The slice is new on every call.")
-	f.Func().Id(routesFunc).Params().Index().Add(rt("Route")).Block(
-		jen.Return(jen.Index().Add(rt("Route")).ValuesFunc(func(g *jen.Group) {
-			for _, e := range m.Events {
-				for _, h := range handlersOf(m, e.Name) {
-					payload := rt("Event").GoString()
+// routes writes the static routing table.
+func (e *emitter) routes() {
+	e.f.Line()
+	e.f.Comment(routesFunc + " returns the routing table of the Spine: each organ and the event type it")
+	e.f.Comment("listens to, in dispatch order. The slice is new on every call.")
+	e.f.Func().Id(routesFunc).Params().Index().Add(e.rt("Route")).Block(
+		jen.Return(jen.Index().Add(e.rt("Route")).ValuesFunc(func(g *jen.Group) {
+			for _, ev := range e.m.Events {
+				for _, h := range e.m.handlersOf(ev.Name) {
+					payload := "runtime.Event"
 					if !h.Envelope {
-						payload = m.Path + "." + h.Payload.Name()
+						payload = e.m.Path + "." + h.Payload.Name()
 					}
 					emits := jen.Nil()
-					if es := m.emits(h); es != nil {
+					if es := e.m.emits(h); es != nil {
 						emits = jen.Index().String().ValuesFunc(func(g *jen.Group) {
 							for _, name := range es {
-								g.Id(m.eventByName(name).ConstName())
+								g.Id(e.m.eventByName(name).ConstName())
 							}
 						})
 					}
 					g.Values(jen.Dict{
-						jen.Id("EventType"):   jen.Id(e.ConstName()),
+						jen.Id("EventType"):   jen.Id(ev.ConstName()),
 						jen.Id("Organ"):       jen.Lit(h.Name),
 						jen.Id("PayloadType"): jen.Lit(payload),
 						jen.Id("Emits"):       emits,

@@ -1,17 +1,17 @@
-// Package gen is necrogen's generator: load (go/packages, full type
-// information) → analyze (directives, handler shapes, event names) → emit
-// (jennifer) → write. Generate is pure: it returns files and diagnostics and
-// touches no file; Write and Check act on its result.
+// Package gen is necrogen's generator: load (go/packages, then type-check)
+// → analyze (directives, handler shapes, event names, generated names, wire
+// fidelity) → lint (the flow of events) → emit (jennifer) → verify (type-check
+// the new file with its package) → write. Generate is pure: it returns files
+// and diagnostics and touches no file; Write and Check act on its result.
 package gen
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"go/token"
 	"slices"
 	"strings"
-
-	"golang.org/x/tools/go/packages"
 )
 
 // File is one generated file and what is on disk now.
@@ -34,14 +34,13 @@ type Result struct {
 }
 
 // HasErrors reports whether any diagnostic is an error.
-func (r *Result) HasErrors() bool {
-	for _, d := range r.Diagnostics {
-		if d.Severity == Error {
-			return true
-		}
-	}
-	return false
-}
+func (r *Result) HasErrors() bool { return errorCount(r.Diagnostics) > 0 }
+
+// ErrorCount returns how many diagnostics are errors.
+func (r *Result) ErrorCount() int { return errorCount(r.Diagnostics) }
+
+// Rel returns path relative to r.Dir when it lies inside it.
+func (r *Result) Rel(path string) string { return Rel(r.Dir, path) }
 
 // Generate loads the packages of cfg and generates their files. An error is
 // returned only when the packages cannot be loaded at all; problems in the
@@ -52,74 +51,106 @@ func Generate(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Dir: cfg.Dir}
-	d := &diags{fset: fset}
-	slices.SortFunc(pkgs, func(a, b *loaded) int { return strings.Compare(a.pkg.PkgPath, b.pkg.PkgPath) })
+	var diagnostics []Diagnostic
 	for _, l := range pkgs {
-		if l.dir == "" {
-			for _, e := range l.pkg.Errors {
-				d.list = append(d.list, parsePackageError(e))
-			}
-			continue
+		out := generatePackage(cfg, l, &diags{fset: fset})
+		diagnostics = append(diagnostics, out.diags...)
+		if out.file != nil {
+			res.Files = append(res.Files, *out.file)
+			res.models = append(res.models, out.model)
 		}
-		pd := &diags{fset: fset}
-		m := analyze(l, pd)
-		if m != nil && len(l.existing) > 0 && !l.ours {
-			pd.list = append(pd.list, Diagnostic{
-				Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
-				Msg: fmt.Sprintf("%s exists but was not written by necrogen (its first line is not %q): rename or remove it, necrogen will not overwrite it", OutputName, Header),
-			})
-		}
-		if m == nil && !l.ours && len(pd.list) == 0 {
-			continue // nothing to generate or remove here, whatever state it is in
-		}
-		if loadErrs := packageErrors(l, m); len(loadErrs) > 0 {
-			// Analysing ill-typed code produces noise: report only the load errors.
-			d.list = append(d.list, loadErrs...)
-			continue
-		}
-		hasHandlers := m != nil && len(m.Handlers) > 0
-		if hasHandlers && !hasError(pd.list) {
-			lint(m, pd)
-			if cfg.Strict {
-				for i := range pd.list {
-					pd.list[i].Severity = Error
-				}
-			}
-		}
-		d.list = append(d.list, pd.list...)
-		switch {
-		case hasHandlers:
-			if hasError(pd.list) {
-				continue
-			}
-			content, err := emit(m)
-			if err != nil {
-				d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
-				continue
-			}
-			res.Files = append(res.Files, File{Path: l.output, Content: content, Old: l.existing})
-			res.models = append(res.models, m)
-		case l.ours && !hasError(pd.list):
-			res.Orphans = append(res.Orphans, l.output)
+		if out.orphan != "" {
+			res.Orphans = append(res.Orphans, out.orphan)
 		}
 	}
-	res.Diagnostics = sortDiagnostics(d.list)
+	slices.SortFunc(res.Files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortFunc(res.models, func(a, b *pkgModel) int { return cmp.Compare(a.Path, b.Path) })
+	slices.Sort(res.Orphans)
+	res.Diagnostics = sortDiagnostics(diagnostics)
 	return res, nil
 }
 
-func hasError(ds []Diagnostic) bool {
-	for _, d := range ds {
-		if d.Severity == Error {
-			return true
-		}
-	}
-	return false
+// pkgOutput is what one package contributes to a Result.
+type pkgOutput struct {
+	diags  []Diagnostic
+	file   *File     // the file to write, if the package has handlers and no errors
+	model  *pkgModel // its model, for graphs
+	orphan string    // a necro_gen.go of ours to remove
 }
 
-// packageErrors returns the load and type errors of a package, leaving out
+// generatePackage runs the steps for one package: analyze its directives
+// into a model, check that its output file is ours, add its load and type
+// errors; then, with no error so far, generate its file — or mark its old
+// file an orphan when no handler is left.
+func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
+	if l.dir == "" {
+		// A pattern that matched no files: only go/packages has something to say.
+		return pkgOutput{diags: loadErrors(l, nil)}
+	}
+	m := analyze(l, d)
+	if m == nil && !l.ours && len(d.list) == 0 {
+		return pkgOutput{} // nothing to generate or remove here, whatever state it is in
+	}
+	checkOutputIsOurs(l, m, d)
+	// Type errors come with the directive problems: analyze has skipped
+	// what the type checker could not type.
+	d.list = append(loadErrors(l, m), d.list...)
+	var out pkgOutput
+	switch {
+	case d.hasErrors():
+	case m == nil || len(m.Handlers) == 0:
+		if l.ours {
+			out.orphan = l.output
+		}
+	default:
+		if out.file = generateFile(cfg, l, m, d); out.file != nil {
+			out.model = m
+		}
+	}
+	out.diags = d.list
+	return out
+}
+
+// generateFile lints the flow of a package, emits its file and type-checks
+// it with the package. It returns nil when a step finds an error; with
+// cfg.Strict, the warnings of analysis (wire) and lint are errors.
+func generateFile(cfg Config, l *loaded, m *pkgModel, d *diags) *File {
+	lint(m, d)
+	if cfg.Strict {
+		for i := range d.list {
+			d.list[i].Severity = Error
+		}
+	}
+	if d.hasErrors() {
+		return nil
+	}
+	content, err := emit(m)
+	if err != nil {
+		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
+		return nil
+	}
+	if verify(l, content, d); d.hasErrors() {
+		return nil
+	}
+	return &File{Path: l.output, Content: content, Old: l.existing}
+}
+
+// checkOutputIsOurs reports a necro_gen.go that necrogen did not write in a
+// package it would write one for: necrogen never overwrites it.
+func checkOutputIsOurs(l *loaded, m *pkgModel, d *diags) {
+	if m == nil || l.existing == nil || l.ours {
+		return
+	}
+	d.list = append(d.list, Diagnostic{
+		Pos: token.Position{Filename: l.output, Line: 1, Column: 1},
+		Msg: fmt.Sprintf("%s exists but was not written by necrogen (its first line is not %q): rename or remove it, necrogen will not overwrite it", OutputName, Header),
+	})
+}
+
+// loadErrors returns the load and type errors of a package, leaving out
 // "undefined: X" for the names the generated file will declare: user code
 // may use NewSpine before necro_gen.go exists.
-func packageErrors(l *loaded, m *pkgModel) []Diagnostic {
+func loadErrors(l *loaded, m *pkgModel) []Diagnostic {
 	generated := map[string]bool{}
 	if m != nil {
 		for _, n := range generatedNames(m) {
@@ -128,11 +159,6 @@ func packageErrors(l *loaded, m *pkgModel) []Diagnostic {
 	}
 	var out []Diagnostic
 	for _, e := range l.pkg.Errors {
-		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") {
-			// The compiler's output for export data; the type checker
-			// reports the same problems one by one.
-			continue
-		}
 		if name, ok := strings.CutPrefix(e.Msg, "undefined: "); ok && generated[name] {
 			continue
 		}

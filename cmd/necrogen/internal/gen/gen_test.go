@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/tools/txtar"
 
 	"github.com/necrostack/necrostack/cmd/necrogen/internal/gentest"
+	"github.com/necrostack/necrostack/internal/linediff"
 )
 
 var update = flag.Bool("update", false, "rewrite the want/ sections of the golden txtar cases")
@@ -89,12 +91,37 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				skipUnlessRequired(t, ar)
 				if kind == "valid" {
 					runValid(t, file, ar)
 				} else {
 					runInvalid(t, file, ar)
 				}
 			})
+		}
+	}
+}
+
+// skipUnlessRequired skips a case whose comment has a line "# requires:
+// GOOS/GOARCH" or "# requires: cgo" that this machine does not meet: its
+// expected output depends on the platform.
+func skipUnlessRequired(t *testing.T, ar *txtar.Archive) {
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		req, ok := strings.CutPrefix(line, "# requires: ")
+		if !ok {
+			continue
+		}
+		switch req {
+		case "cgo":
+			if out, err := exec.Command("go", "env", "CGO_ENABLED").Output(); err != nil || strings.TrimSpace(string(out)) != "1" {
+				t.Skip("needs cgo")
+			}
+			if _, err := exec.LookPath("gcc"); err != nil {
+				t.Skip("needs a C compiler for cgo")
+			}
+		case goruntime.GOOS + "/" + goruntime.GOARCH:
+		default:
+			t.Skipf("needs %s", req)
 		}
 	}
 }
@@ -144,7 +171,7 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 				continue
 			}
 			if !bytes.Equal(data, want) {
-				t.Errorf("%s differs from the golden file (run go test ./cmd/necrogen/... -update):\n%s", name, unifiedDiff(name, want, data))
+				t.Errorf("%s differs from the golden file (run go test ./cmd/necrogen/... -update):\n%s", name, linediff.Unified(name+" (golden)", name+" (generated)", string(want), string(data)))
 			}
 		}
 	}

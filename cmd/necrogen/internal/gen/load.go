@@ -2,13 +2,19 @@ package gen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -30,19 +36,35 @@ type Config struct {
 
 // loaded is one package ready for analysis.
 type loaded struct {
-	pkg      *packages.Package
+	pkg      *packages.Package // with Types, TypesInfo and type errors filled in by check
 	dir      string
 	output   string // absolute path of its necro_gen.go
 	existing []byte // current content of necro_gen.go, nil if absent
 	ours     bool   // existing starts with Header
+	types    *typeSource
+
+	checker     *types.Checker       // the checker of pkg, to add the new file to
+	onTypeError func(te types.Error) // where checker reports
 }
 
-const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
-	packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule | packages.NeedImports
+// loadMode asks go/packages for the syntax and the import graph, but not for
+// types: with types it would have the go command compile every package it
+// lists, the user's own included, and a package with a large necro_gen.go is
+// slow to compile. necrogen type-checks the packages it generates for from
+// source itself, and their imports from export data (see typeSource).
+const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax |
+	packages.NeedImports | packages.NeedModule | packages.NeedTypesSizes
 
-// load lists the packages, then loads them with full type information, with
-// any necro_gen.go of ours replaced by an empty file so that a stale one
-// never gets in the way of regenerating it.
+// generatedImports are the packages the generated file imports; their export
+// data is loaded with the user's imports, so that the generated file can be
+// type-checked against the same packages as the user's code even where that
+// code does not import them yet.
+var generatedImports = []string{contextPath, errorsPath, runtimePath}
+
+// load loads and type-checks the packages of cfg, each without its
+// necro_gen.go of ours: the file is about to be replaced, and the old one may
+// no longer fit the code around it. (Uses of the names it declares are then
+// undefined; loadErrors leaves those out.)
 func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
@@ -52,59 +74,238 @@ func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	if len(cfg.Tags) > 0 {
 		buildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
-	listCfg := &packages.Config{
-		Mode:       packages.NeedName | packages.NeedFiles,
-		Dir:        cfg.Dir,
-		Env:        cfg.Env,
-		BuildFlags: buildFlags,
-	}
-	listed, err := packages.Load(listCfg, patterns...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
-	}
-	overlay := map[string][]byte{}
-	byPath := map[string]*loaded{}
-	for _, p := range listed {
-		dir := packageDir(p)
-		if dir == "" {
-			continue
-		}
-		l := &loaded{dir: dir, output: filepath.Join(dir, OutputName)}
-		if data, err := os.ReadFile(l.output); err == nil {
-			l.existing = data
-			l.ours = bytes.HasPrefix(data, []byte(Header+"\n"))
-			if l.ours && p.Name != "" {
-				overlay[l.output] = []byte(Header + "\n\npackage " + p.Name + "\n")
-			}
-		}
-		byPath[p.ID] = l
-	}
 	fset := token.NewFileSet()
-	full := &packages.Config{
+	pkgs, err := packages.Load(&packages.Config{
 		Mode:       loadMode,
 		Dir:        cfg.Dir,
 		Env:        cfg.Env,
 		BuildFlags: buildFlags,
 		Fset:       fset,
-		Overlay:    overlay,
-	}
-	pkgs, err := packages.Load(full, patterns...)
+		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
+			mode := parser.AllErrors | parser.ParseComments | parser.SkipObjectResolution
+			if filepath.Base(filename) == OutputName && isOurs(src) {
+				mode = parser.PackageClauseOnly // about to be replaced: see check
+			}
+			return parser.ParseFile(fset, filename, src, mode)
+		},
+	}, patterns...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", strings.Join(patterns, " "), err)
+		return nil, nil, loadError(patterns, err)
 	}
 	var out []*loaded
 	for _, p := range pkgs {
-		l := byPath[p.ID]
-		if l == nil {
-			l = &loaded{dir: packageDir(p)} // dir is "" for a pattern that matched no files
-			if l.dir != "" {
-				l.output = filepath.Join(l.dir, OutputName)
+		l := &loaded{pkg: p, dir: packageDir(p)}
+		if l.dir != "" { // "" for a pattern that matched no files
+			l.output = filepath.Join(l.dir, OutputName)
+			if data, err := os.ReadFile(l.output); err == nil {
+				l.existing = data
+				l.ours = isOurs(data)
 			}
 		}
-		l.pkg = p
 		out = append(out, l)
 	}
+	src, err := newTypeSource(cfg, buildFlags, fset, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range src.order() {
+		l.types = src
+		src.check(l)
+	}
 	return out, fset, nil
+}
+
+// typeSource gives the types of one load: the loaded packages from source,
+// checked by necrogen, and every other package from its export data, which
+// the go command builds and caches.
+type typeSource struct {
+	fset   *token.FileSet
+	roots  map[string]*loaded        // by package path
+	export map[string]string         // package path → export data file
+	errs   map[string]string         // package path → why it has no export data
+	view   map[string]*types.Package // every package read or checked so far, by path
+}
+
+func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots []*loaded) (*typeSource, error) {
+	src := &typeSource{fset: fset, roots: map[string]*loaded{}, export: map[string]string{}, errs: map[string]string{}, view: map[string]*types.Package{}}
+	need := map[string]bool{}
+	for _, p := range generatedImports {
+		need[p] = true
+	}
+	for _, l := range roots {
+		src.roots[l.pkg.PkgPath] = l
+	}
+	for _, l := range roots {
+		for _, imp := range l.pkg.Imports {
+			if src.roots[imp.PkgPath] == nil && imp.PkgPath != "unsafe" && imp.PkgPath != "C" {
+				need[imp.PkgPath] = true
+			}
+		}
+	}
+	var paths []string
+	for p := range need {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	deps, err := packages.Load(&packages.Config{
+		Mode:       packages.NeedName | packages.NeedExportFile,
+		Dir:        cfg.Dir,
+		Env:        cfg.Env,
+		BuildFlags: buildFlags,
+	}, paths...)
+	if err != nil {
+		return nil, loadError(paths, err)
+	}
+	for _, p := range deps {
+		switch {
+		case p.ExportFile != "":
+			src.export[p.PkgPath] = p.ExportFile
+		case len(p.Errors) > 0:
+			src.errs[p.PkgPath] = p.Errors[0].Msg
+		}
+	}
+	return src, nil
+}
+
+// order returns the loaded packages that have syntax, each after the loaded
+// packages it imports.
+func (src *typeSource) order() []*loaded {
+	var out []*loaded
+	done := map[*loaded]bool{}
+	var visit func(l *loaded)
+	visit = func(l *loaded) {
+		if done[l] {
+			return
+		}
+		done[l] = true
+		for _, imp := range l.pkg.Imports {
+			if r := src.roots[imp.PkgPath]; r != nil {
+				visit(r)
+			}
+		}
+		if len(l.pkg.Syntax) > 0 {
+			out = append(out, l)
+		}
+	}
+	paths := make([]string, 0, len(src.roots))
+	for p := range src.roots {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		visit(src.roots[p])
+	}
+	return out
+}
+
+// Import returns the package with the given path: a loaded package as
+// checked, or another from its export data.
+func (src *typeSource) Import(path string) (*types.Package, error) {
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	if r := src.roots[path]; r != nil && r.pkg.Types != nil {
+		return r.pkg.Types, nil
+	}
+	if p := src.view[path]; p != nil && p.Complete() {
+		return p, nil
+	}
+	file, ok := src.export[path]
+	if !ok {
+		if why := src.errs[path]; why != "" {
+			return nil, errors.New(why)
+		}
+		return nil, fmt.Errorf("package %s was not loaded", path)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := gcexportdata.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading export data of %s: %w", path, err)
+	}
+	return gcexportdata.Read(r, src.fset, src.view, path)
+}
+
+// importerFor resolves the import paths of one package's files.
+func (src *typeSource) importerFor(p *packages.Package) types.Importer {
+	return importerFunc(func(path string) (*types.Package, error) {
+		if imp := p.Imports[path]; imp != nil {
+			path = imp.PkgPath
+		}
+		return src.Import(path)
+	})
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// check type-checks a loaded package from its syntax, without its
+// necro_gen.go of ours. It keeps the checker, to which verify may add the
+// new file.
+func (src *typeSource) check(l *loaded) {
+	files := l.pkg.Syntax
+	if l.ours {
+		files = withoutOutput(src.fset, files)
+	}
+	l.onTypeError = func(te types.Error) {
+		l.pkg.Errors = append(l.pkg.Errors, packages.Error{Pos: src.fset.Position(te.Pos).String(), Msg: te.Msg, Kind: packages.TypeError})
+	}
+	info := &types.Info{Defs: map[*ast.Ident]types.Object{}} // all analyze needs
+	l.pkg.Types = types.NewPackage(l.pkg.PkgPath, l.pkg.Name)
+	l.pkg.TypesInfo = info
+	l.checker = types.NewChecker(src.config(l, func(te types.Error) { l.onTypeError(te) }), src.fset, l.pkg.Types, info)
+	l.checker.Files(files)
+}
+
+// config is the type checker's configuration for a loaded package.
+func (src *typeSource) config(l *loaded, report func(types.Error)) *types.Config {
+	conf := &types.Config{
+		Importer: src.importerFor(l.pkg),
+		Sizes:    l.pkg.TypesSizes,
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				report(te)
+			}
+		},
+	}
+	if l.pkg.Module != nil && l.pkg.Module.GoVersion != "" {
+		conf.GoVersion = "go" + l.pkg.Module.GoVersion
+	}
+	return conf
+}
+
+// withoutOutput returns files without necro_gen.go.
+func withoutOutput(fset *token.FileSet, files []*ast.File) []*ast.File {
+	var out []*ast.File
+	for _, f := range files {
+		if filepath.Base(fset.Position(f.Package).Filename) != OutputName {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// loadError is the error of a load that failed as a whole: the go
+// command's own message, without go/packages' wrapping of it.
+func loadError(patterns []string, err error) error {
+	msg := err.Error()
+	if _, stderr, ok := strings.Cut(msg, "stderr: "); ok {
+		msg = strings.TrimSpace(stderr)
+	}
+	return fmt.Errorf("load %s: %s", strings.Join(patterns, " "), msg)
+}
+
+// isOurs reports whether data is a file necrogen wrote: its first line is
+// Header, whatever the line ending (an editor or git may have made it CRLF)
+// and with or without a byte-order mark.
+func isOurs(data []byte) bool {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	return string(bytes.TrimSuffix(line, []byte("\r"))) == Header
 }
 
 func packageDir(p *packages.Package) string {

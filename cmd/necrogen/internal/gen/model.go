@@ -1,12 +1,24 @@
 package gen
 
 import (
+	"cmp"
 	"go/token"
 	"go/types"
+	"slices"
+
+	necroruntime "github.com/necrostack/necrostack/runtime"
 )
 
 // runtimePath is the import path of the package generated code runs on.
 const runtimePath = "github.com/necrostack/necrostack/runtime"
+
+// The generator imports the runtime it writes code for. That keeps the two
+// in step — generated files refer to this constant, which the runtime of the
+// same module version must have — and it makes `go get -tool
+// github.com/necrostack/necrostack/cmd/necrogen` record the checksums of the
+// runtime's own dependencies, so that the user's first build of generated
+// code needs no second go get.
+const _ = necroruntime.SupportPackageIsVersion1
 
 // resultKind is the shape of what a handler returns (before an optional error).
 type resultKind int
@@ -65,30 +77,57 @@ type pkgModel struct {
 	Path     string
 	Name     string
 	Dir      string
+	Types    *types.Package
 	Events   []*eventType // sorted by Name
 	Organs   []*organ     // in declaration order of their types
 	Handlers []*handler   // in declaration order: file name, then position
+
+	byName    map[string]*eventType
+	byType    map[*types.TypeName]*eventType
+	listeners map[string][]*handler // event type → its handlers, in order; see index
+	names     *names                // identifiers of the generated file; see assignNames
+}
+
+func newModel(path, name, dir string) *pkgModel {
+	return &pkgModel{Path: path, Name: name, Dir: dir, byName: map[string]*eventType{}, byType: map[*types.TypeName]*eventType{}}
+}
+
+// addEvent adds an event type.
+func (m *pkgModel) addEvent(e *eventType) {
+	m.Events = append(m.Events, e)
+	m.byName[e.Name] = e
+	if e.Type != nil {
+		m.byType[e.Type] = e
+	}
+}
+
+// rename gives an event type a new name.
+func (m *pkgModel) rename(e *eventType, name string) {
+	delete(m.byName, e.Name)
+	e.Name = name
+	m.byName[name] = e
 }
 
 // eventByName returns the event type with the given name, or nil.
-func (m *pkgModel) eventByName(name string) *eventType {
-	for _, e := range m.Events {
-		if e.Name == name {
-			return e
-		}
-	}
-	return nil
-}
+func (m *pkgModel) eventByName(name string) *eventType { return m.byName[name] }
 
 // eventOf returns the event type of a payload type, or nil.
-func (m *pkgModel) eventOf(t *types.TypeName) *eventType {
-	for _, e := range m.Events {
-		if e.Type == t {
-			return e
+func (m *pkgModel) eventOf(t *types.TypeName) *eventType { return m.byType[t] }
+
+// index sorts the event types and records the handlers of each; the model
+// is complete after it.
+func (m *pkgModel) index() {
+	slices.SortFunc(m.Events, func(x, y *eventType) int { return cmp.Compare(x.Name, y.Name) })
+	m.listeners = map[string][]*handler{}
+	for _, h := range m.Handlers {
+		for _, l := range h.Listens {
+			m.listeners[l] = append(m.listeners[l], h)
 		}
 	}
-	return nil
 }
+
+// handlersOf returns the handlers of an event type, in dispatch order.
+func (m *pkgModel) handlersOf(event string) []*handler { return m.listeners[event] }
 
 // emits returns the event types a handler's result can emit; nil when it
 // returns envelopes (any type) or nothing.

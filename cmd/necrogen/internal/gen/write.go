@@ -1,11 +1,11 @@
 package gen
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/necrostack/necrostack/internal/linediff"
 )
 
 // Write writes every stale file atomically (temp file + rename, so a reader
@@ -82,140 +82,22 @@ func Check(r *Result) []Stale {
 	for _, f := range r.Files {
 		switch {
 		case f.Old == nil:
-			out = append(out, Stale{Path: f.Path, Reason: "missing", Diff: unifiedDiff(f.Path, nil, f.Content)})
+			out = append(out, Stale{Path: f.Path, Reason: "missing", Diff: r.diff(f.Path, nil, f.Content)})
 		case f.Stale():
-			out = append(out, Stale{Path: f.Path, Reason: "stale", Diff: unifiedDiff(f.Path, f.Old, f.Content)})
+			out = append(out, Stale{Path: f.Path, Reason: "stale", Diff: r.diff(f.Path, f.Old, f.Content)})
 		}
 	}
 	for _, path := range r.Orphans {
 		old, _ := os.ReadFile(path)
-		out = append(out, Stale{Path: path, Reason: "orphan", Diff: unifiedDiff(path, old, nil)})
+		out = append(out, Stale{Path: path, Reason: "orphan", Diff: r.diff(path, old, nil)})
 	}
 	return out
 }
 
-// unifiedDiff returns a unified diff of two texts, with whole-file context
-// trimmed to 3 lines around each change.
-func unifiedDiff(path string, a, b []byte) string {
-	al, bl := splitLines(a), splitLines(b)
-	ops := diffLines(al, bl)
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "--- a/%s\n+++ b/%s\n", filepath.ToSlash(path), filepath.ToSlash(path))
-	const ctx = 3
-	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
-			i++
-			continue
-		}
-		// A hunk: from ctx lines before this change to ctx lines after the last
-		// change that is within 2*ctx of the previous one.
-		start := max(i-ctx, 0)
-		end := i
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run == len(ops) || run-end > 2*ctx {
-				end = min(end+ctx, len(ops))
-				break
-			}
-			end = run
-		}
-		aStart, bStart, aN, bN := 0, 0, 0, 0
-		for _, op := range ops[:start] {
-			if op.kind != '+' {
-				aStart++
-			}
-			if op.kind != '-' {
-				bStart++
-			}
-		}
-		for _, op := range ops[start:end] {
-			if op.kind != '+' {
-				aN++
-			}
-			if op.kind != '-' {
-				bN++
-			}
-		}
-		fmt.Fprintf(&buf, "@@ -%d,%d +%d,%d @@\n", aStart+1, aN, bStart+1, bN)
-		for _, op := range ops[start:end] {
-			buf.WriteByte(op.kind)
-			buf.WriteString(op.line)
-			buf.WriteByte('\n')
-		}
-		i = end
-	}
-	return buf.String()
-}
-
-type diffOp struct {
-	kind byte // ' ', '-', '+'
-	line string
-}
-
-func splitLines(b []byte) []string {
-	if len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-}
-
-// diffLines computes a line diff: common prefix and suffix, then a longest
-// common subsequence on the middle (replacing it whole when it is too large
-// for a quadratic table; -check output is for humans, exactness is not needed).
-func diffLines(a, b []string) []diffOp {
-	var pre, suf []diffOp
-	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
-		pre = append(pre, diffOp{' ', a[0]})
-		a, b = a[1:], b[1:]
-	}
-	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
-		suf = append([]diffOp{{' ', a[len(a)-1]}}, suf...)
-		a, b = a[:len(a)-1], b[:len(b)-1]
-	}
-	var mid []diffOp
-	if len(a)*len(b) > 4_000_000 {
-		for _, l := range a {
-			mid = append(mid, diffOp{'-', l})
-		}
-		for _, l := range b {
-			mid = append(mid, diffOp{'+', l})
-		}
-	} else {
-		lcs := make([][]int, len(a)+1)
-		for i := range lcs {
-			lcs[i] = make([]int, len(b)+1)
-		}
-		for i := len(a) - 1; i >= 0; i-- {
-			for j := len(b) - 1; j >= 0; j-- {
-				if a[i] == b[j] {
-					lcs[i][j] = lcs[i+1][j+1] + 1
-				} else {
-					lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-				}
-			}
-		}
-		i, j := 0, 0
-		for i < len(a) || j < len(b) {
-			switch {
-			case i < len(a) && j < len(b) && a[i] == b[j]:
-				mid = append(mid, diffOp{' ', a[i]})
-				i++
-				j++
-			case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-				mid = append(mid, diffOp{'-', a[i]})
-				i++
-			default:
-				mid = append(mid, diffOp{'+', b[j]})
-				j++
-			}
-		}
-	}
-	return append(append(pre, mid...), suf...)
+// diff returns the unified diff of a file from what is on disk (old) to
+// what necrogen generates (new), with the path relative to r.Dir in the
+// header, as git shows it: --- a/app/necro_gen.go.
+func (r *Result) diff(path string, old, new []byte) string {
+	name := filepath.ToSlash(r.Rel(path))
+	return linediff.Unified("a/"+name, "b/"+name, string(old), string(new))
 }

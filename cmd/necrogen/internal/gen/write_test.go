@@ -45,21 +45,3 @@ func TestScreamingSnake(t *testing.T) {
 		}
 	}
 }
-
-func TestUnifiedDiff(t *testing.T) {
-	a := []byte("one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n")
-	b := []byte("one\ntwo\nthree\nFOUR\nfive\nsix\nseven\neight\nnine\nten\neleven\n")
-	got := unifiedDiff("x.go", a, b)
-	// Changes 6 lines apart share one hunk, as in diff -u.
-	want := "--- a/x.go\n+++ b/x.go\n@@ -1,10 +1,11 @@\n one\n two\n three\n-four\n+FOUR\n five\n six\n seven\n eight\n nine\n ten\n+eleven\n"
-	if got != want {
-		t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
-	}
-	a = []byte("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n")
-	b = []byte("one\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\ntwelve\n")
-	got = unifiedDiff("x.go", a, b)
-	want = "--- a/x.go\n+++ b/x.go\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n 3\n 4\n@@ -9,4 +9,4 @@\n 9\n 10\n 11\n-12\n+twelve\n"
-	if got != want {
-		t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
-	}
-}

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/build/constraint"
 	"go/parser"
 	"go/token"
 	"go/types"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,39 +18,55 @@ import (
 
 // analyze builds the model of one package from its syntax and types,
 // reporting every problem to d. It returns nil when the package has no
-// directives at all.
+// directives at all. Checks that need types skip what the type checker
+// could not type, so that a package's type errors come with its directive
+// problems and without noise.
 func analyze(l *loaded, d *diags) *pkgModel {
 	pkg := l.pkg
-	m := &pkgModel{Path: pkg.PkgPath, Name: pkg.Name, Dir: l.dir}
-	a := &analyzer{m: m, d: d, info: pkg.TypesInfo, pkg: pkg.Types, fset: d.fset}
+	m := newModel(pkg.PkgPath, pkg.Name, l.dir)
+	m.Types = pkg.Types
+	a := &analyzer{m: m, d: d, info: pkg.TypesInfo, pkg: pkg.Types, fset: d.fset,
+		user: newUserNames(), files: map[string]*ast.File{}, constraints: map[string]string{}, cgo: map[string]bool{}}
+	for _, f := range pkg.GoFiles {
+		a.cgo[f] = true
+	}
+	for _, f := range pkg.CompiledGoFiles {
+		delete(a.cgo, f) // left: the files cgo rewrote, those that import "C"
+	}
 
 	a.scanUnbuiltFiles(l)
-	any := false
+	found := false
 	for _, f := range pkg.Syntax {
 		file := d.fset.Position(f.Package).Filename
 		if filepath.Base(file) == OutputName {
 			continue
 		}
+		a.files[file] = f
+		a.user.addFile(f)
 		dirs := scanDirectives(f, d)
 		if len(dirs) == 0 {
 			continue
 		}
-		any = true
-		if hasBuildConstraint(f) {
-			for _, dir := range dirs {
-				d.errorf(dir.Pos, "//necro:%s in a file with a //go:build constraint: %s has none, so it would not compile where this file is excluded; move the declaration to a file without build constraints", dir.Verb, OutputName)
+		found = true
+		if why := a.constrained(file); why != "" {
+			for _, dir := range sortedDirectives(dirs) {
+				d.errorf(dir.Pos, "//necro:%s in %s: %s has no build constraints, so it would not compile where this file is left out; move the declaration to a file built on every platform", dir.Verb, why, OutputName)
 			}
 			continue
 		}
 		a.collect(f, file, dirs)
 	}
-	if !any {
+	if !found {
 		return nil
 	}
 	a.resolveEvents()
 	a.resolveHandlers()
-	a.checkCollisions()
-	slices.SortFunc(m.Events, func(x, y *eventType) int { return cmp.Compare(x.Name, y.Name) })
+	m.index()
+	if len(m.Handlers) > 0 {
+		a.checkReferencedFiles()
+		checkWire(m, d)
+		m.names = assignNames(m, a.user, d)
+	}
 	return m
 }
 
@@ -58,6 +76,11 @@ type analyzer struct {
 	info *types.Info
 	pkg  *types.Package
 	fset *token.FileSet
+
+	user        *userNames           // the user's declarations the generated file must not clash with
+	files       map[string]*ast.File // built files by name
+	constraints map[string]string    // file → why it is not built everywhere ("" if it is)
+	cgo         map[string]bool      // files that import "C"
 
 	funcs []funcDirective // //necro:listens on functions, in file order
 	types []typeDirective // //necro:event and //necro:entry on types
@@ -164,7 +187,7 @@ func (a *analyzer) resolveEvents() {
 				continue
 			}
 			if prev, dup := explicit[obj]; dup {
-				a.d.errorf(td.dir.Pos, "type %s has a second //necro:event (the first is at %s): give each type one event type", obj.Name(), a.where(prev.Pos))
+				a.d.errorf(td.dir.Pos, "type %s has a second //necro:event (the first is at %s): give each type one event type", obj.Name(), a.d.where(prev.Pos))
 				continue
 			}
 			if !validEventName(td.dir.Args[0]) {
@@ -195,7 +218,8 @@ func (a *analyzer) addTypedEvent(obj *types.TypeName, dir directive) *eventType 
 				a.reportBound(dir.Pos, dir.Args[0], obj, other)
 				return e
 			}
-			e.Name, e.Explicit = dir.Args[0], dir.Pos
+			a.m.rename(e, dir.Args[0])
+			e.Explicit = dir.Pos
 		}
 		return e
 	}
@@ -220,7 +244,7 @@ func (a *analyzer) addTypedEvent(obj *types.TypeName, dir directive) *eventType 
 		return nil
 	}
 	e := &eventType{Name: name, Type: obj, Pos: obj.Pos(), Explicit: dir.Pos}
-	a.m.Events = append(a.m.Events, e)
+	a.m.addEvent(e)
 	return e
 }
 
@@ -230,14 +254,7 @@ func (a *analyzer) reportBound(pos token.Pos, name string, obj *types.TypeName, 
 		return
 	}
 	a.d.errorf(pos, "event type %s is bound to two types, %s and %s (%s): each event type names exactly one payload type; rename one with //necro:event",
-		name, obj.Name(), other.Type.Name(), a.where(other.Pos))
-}
-
-// where formats a position in this package for a message: file:line:col
-// with the file's base name, as the package's files share one directory.
-func (a *analyzer) where(pos token.Pos) string {
-	p := a.fset.Position(pos)
-	return fmt.Sprintf("%s:%d:%d", filepath.Base(p.Filename), p.Line, p.Column)
+		name, obj.Name(), other.Type.Name(), a.d.where(other.Pos))
 }
 
 // payloadTypeProblem says why obj cannot be a payload type, or "".
@@ -248,6 +265,9 @@ func payloadTypeProblem(obj *types.TypeName, pkg *types.Package) string {
 	named, ok := obj.Type().(*types.Named)
 	if !ok || obj.IsAlias() {
 		return "it is an alias; declare a defined type"
+	}
+	if named.Underlying() == types.Typ[types.Invalid] {
+		return "" // the type checker has reported it
 	}
 	if named.TypeParams().Len() > 0 {
 		return "it is generic"
@@ -309,6 +329,13 @@ func (a *analyzer) signature(fd funcDirective) (*handler, bool) {
 		return nil, false
 	}
 	sig := fn.Type().(*types.Signature)
+	if receiverBase(decl.Recv) == spineType {
+		a.d.errorf(decl.Name.Pos(), "handler %s.%s is a method of %s, which necrogen generates: declare the organ as a type of your own", spineType, decl.Name.Name, spineType)
+		return nil, false
+	}
+	if signatureHasInvalid(sig) {
+		return nil, false // the type checker has reported it
+	}
 	h := &handler{Name: decl.Name.Name, Func: fn, Pos: decl.Name.Pos(), File: fd.file}
 	if decl.Type.TypeParams != nil && len(decl.Type.TypeParams.List) > 0 {
 		a.d.errorf(decl.Name.Pos(), "handler %s is generic: necrogen wires handlers statically, so declare one non-generic function per payload type", decl.Name.Name)
@@ -432,26 +459,15 @@ func (a *analyzer) organFor(decl *ast.FuncDecl, recv *types.Var) (*organ, bool) 
 	return o, true
 }
 
-var reservedParams = map[string]bool{
-	"backend": true, "opts": true, "s": true, "ctx": true, "runtime": true, "context": true,
-	"errors": true, "runner": true, "in": true, "out": true, "err": true, "p": true,
-}
-
+// paramName is the parameter (and field) name of an organ type before any
+// clash is resolved: the type name with its leading capitals lowered
+// (Oracle → oracle, HTTPServer → httpServer).
 func paramName(typeName string) string {
-	n := typeName
-	if n != "" {
-		rs := []rune(n)
-		i := 0
-		for i < len(rs) && rs[i] >= 'A' && rs[i] <= 'Z' && (i == 0 || i+1 == len(rs) || !(rs[i+1] >= 'a' && rs[i+1] <= 'z')) {
-			rs[i] = rs[i] - 'A' + 'a'
-			i++
-		}
-		n = string(rs)
+	rs := []rune(typeName)
+	for i := 0; i < len(rs) && rs[i] >= 'A' && rs[i] <= 'Z' && (i == 0 || i+1 == len(rs) || !(rs[i+1] >= 'a' && rs[i+1] <= 'z')); i++ {
+		rs[i] = rs[i] - 'A' + 'a'
 	}
-	if reservedParams[n] || token.IsKeyword(n) {
-		n += "Organ"
-	}
-	return n
+	return string(rs)
 }
 
 // listens checks the event types of a //necro:listens line against the handler.
@@ -480,7 +496,7 @@ func (a *analyzer) listens(fd funcDirective, h *handler) bool {
 			}
 			seen[name] = true
 			if a.m.eventByName(name) == nil {
-				a.m.Events = append(a.m.Events, &eventType{Name: name, Pos: dir.Pos})
+				a.m.addEvent(&eventType{Name: name, Pos: dir.Pos})
 			}
 		}
 		h.Listens = dir.Args
@@ -507,21 +523,6 @@ func (a *analyzer) listens(fd funcDirective, h *handler) bool {
 	return true
 }
 
-// checkCollisions reports user declarations that the generated file would redeclare.
-func (a *analyzer) checkCollisions() {
-	if len(a.m.Handlers) == 0 {
-		return
-	}
-	scope := a.pkg.Scope()
-	for _, name := range generatedNames(a.m) {
-		obj := scope.Lookup(name)
-		if obj == nil || filepath.Base(a.fset.Position(obj.Pos()).Filename) == OutputName {
-			continue
-		}
-		a.d.errorf(obj.Pos(), "%s is declared here, but necrogen generates %s in package %s: rename this declaration", name, name, a.pkg.Name())
-	}
-}
-
 // scanUnbuiltFiles reports directives in files the build does not include:
 // _test.go files and files excluded by build constraints.
 func (a *analyzer) scanUnbuiltFiles(l *loaded) {
@@ -543,14 +544,106 @@ func (a *analyzer) scanUnbuiltFiles(l *loaded) {
 		if err != nil {
 			continue
 		}
+		if f.Name.Name == l.pkg.Name {
+			// Built with necro_gen.go elsewhere, or by go test.
+			a.user.addFile(f)
+		}
 		for _, dir := range sortedDirectives(scanDirectives(f, a.d)) {
 			if strings.HasSuffix(file, "_test.go") {
 				a.d.errorf(dir.Pos, "//necro:%s in a _test.go file: %s is built without test files, so move this declaration to a non-test file", dir.Verb, OutputName)
 			} else {
-				a.d.errorf(dir.Pos, "//necro:%s in a file excluded by build constraints: %s has none, so it would not compile where this file is excluded; move the declaration to a file without build constraints", dir.Verb, OutputName)
+				a.d.errorf(dir.Pos, "//necro:%s in a file excluded by build constraints: %s has no build constraints, so it would not compile where this file is left out; move the declaration to a file built on every platform", dir.Verb, OutputName)
 			}
 		}
 	}
+}
+
+// constrained says why a built file is not built on every platform and
+// configuration — a //go:build line, a GOOS or GOARCH suffix in its name,
+// an import of "C" — or returns "" when it is.
+func (a *analyzer) constrained(file string) string {
+	if why, ok := a.constraints[file]; ok {
+		return why
+	}
+	why := ""
+	switch suffix := platformSuffix(filepath.Base(file)); {
+	case a.files[file] != nil && hasBuildConstraint(a.files[file]):
+		why = filepath.Base(file) + ", which has a //go:build constraint"
+	case suffix != "":
+		why = fmt.Sprintf("%s, whose name suffix %s limits the platforms it is built on", filepath.Base(file), suffix)
+	case a.cgo[file]:
+		why = filepath.Base(file) + `, which imports "C" and is left out when cgo is disabled`
+	}
+	a.constraints[file] = why
+	return why
+}
+
+// checkReferencedFiles reports the payload and organ types the generated
+// file refers to that are declared in files not built everywhere: the
+// generated file has no constraints and would not compile without them.
+func (a *analyzer) checkReferencedFiles() {
+	check := func(obj *types.TypeName, what string) {
+		file := a.fset.Position(obj.Pos()).Filename
+		if why := a.constrained(file); why != "" {
+			a.d.errorf(obj.Pos(), "%s %s is declared in %s: %s refers to it and has no build constraints, so it would not compile where that file is left out; move the type to a file built on every platform", what, obj.Name(), why, OutputName)
+		}
+	}
+	for _, e := range a.m.Events {
+		if e.Type != nil && e.Type.Pkg() == a.pkg {
+			check(e.Type, "payload type")
+		}
+	}
+	for _, o := range a.m.Organs {
+		check(o.Type, "organ type")
+	}
+}
+
+// platformSuffix returns the suffix by which a file's name limits the
+// platforms it is built on ("_linux", "_amd64", "_linux_amd64"), or "". It
+// asks go/build, which knows the lists of GOOS and GOARCH values.
+func platformSuffix(base string) string {
+	matches := func(goos, goarch string) bool {
+		ctxt := build.Context{GOOS: goos, GOARCH: goarch, Compiler: "gc",
+			OpenFile: func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("package p\n")), nil }}
+		ok, err := ctxt.MatchFile(".", base)
+		return ok && err == nil
+	}
+	if matches("necrogen", "necrogen") {
+		return ""
+	}
+	parts := strings.Split(strings.TrimSuffix(base, ".go"), "_")
+	n := len(parts)
+	if n >= 3 && !matches(parts[n-1], "necrogen") {
+		return "_" + parts[n-2] + "_" + parts[n-1] // GOOS_GOARCH: neither alone satisfies it
+	}
+	return "_" + parts[n-1]
+}
+
+// signatureHasInvalid reports whether the type checker failed to type part
+// of a signature.
+func signatureHasInvalid(sig *types.Signature) bool {
+	for _, t := range []*types.Tuple{sig.Params(), sig.Results()} {
+		for i := range t.Len() {
+			if isInvalid(t.At(i).Type()) {
+				return true
+			}
+		}
+	}
+	return sig.Recv() != nil && isInvalid(sig.Recv().Type())
+}
+
+func isInvalid(t types.Type) bool {
+	switch t := t.(type) {
+	case *types.Basic:
+		return t.Kind() == types.Invalid
+	case *types.Pointer:
+		return isInvalid(t.Elem())
+	case *types.Slice:
+		return isInvalid(t.Elem())
+	case *types.Named:
+		return t.Underlying() == types.Typ[types.Invalid]
+	}
+	return false
 }
 
 func sortedDirectives(m map[token.Pos]directive) []directive {
