@@ -27,7 +27,7 @@ func (f File) Stale() bool { return !bytes.Equal(f.Content, f.Old) }
 // Result is the outcome of Generate.
 type Result struct {
 	Files       []File       // one per package with handlers, sorted by path
-	Orphans     []string     // necro_gen.go files of ours whose package has no handlers left
+	Orphans     []string     // necro_gen.go files of ours whose package has nothing left to generate
 	Diagnostics []Diagnostic // sorted; any Error means Files must not be written
 	Dir         string       // the directory positions are reported relative to
 	models      []*pkgModel

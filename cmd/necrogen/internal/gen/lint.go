@@ -43,6 +43,9 @@ func lint(models []*pkgModel, dir string, d *diags) {
 // well use the same event names for types of their own. Systems come in
 // the order of their first packages, each sorted by path as models are.
 func systems(models []*pkgModel) [][]*pkgModel {
+	if len(models) <= 1 {
+		return [][]*pkgModel{models}
+	}
 	parent := map[string]string{}
 	var find func(p string) string
 	find = func(p string) string {
@@ -123,12 +126,12 @@ func lintSystem(models []*pkgModel, dir string, d *diags) {
 		names := make([]string, len(cycle))
 		across := false
 		for _, h := range cycle {
-			across = across || f.model[h] != f.model[cycle[0]]
+			across = across || f.modelOf(h) != f.modelOf(cycle[0])
 		}
 		for i, h := range cycle {
 			names[i] = h.Name
 			if across {
-				names[i] = h.Name + " (" + serviceName(f.model[h].Path) + ")"
+				names[i] = h.Name + " (" + serviceName(f.modelOf(h).Path) + ")"
 			}
 		}
 		d.warnf(cycle[0].Pos, "organs %s → %s form a cycle: each always emits the next one's event, so events go round it forever unless runtime.WithMaxSteps is set", strings.Join(names, " → "), names[0])
@@ -138,9 +141,9 @@ func lintSystem(models []*pkgModel, dir string, d *diags) {
 // flow indexes the event types and organs of the packages of one run.
 type flow struct {
 	models    []*pkgModel
-	paths     map[string]bool // the packages of the run
-	handlers  []*handler      // every organ, in package order, then declaration order
-	model     map[*handler]*pkgModel
+	paths     map[string]bool         // the packages of the run
+	handlers  []*handler              // every organ, in package order, then declaration order
+	model     map[*handler]*pkgModel  // nil for a package alone; see modelOf
 	listeners map[string][]*handler   // event type → its organs, in any package
 	events    map[string]*eventType   // event type → its payload type as its owner declares it (or an envelope-only name)
 	names     []string                // the event types of events, sorted
@@ -148,13 +151,21 @@ type flow struct {
 }
 
 func newFlow(models []*pkgModel) *flow {
-	f := &flow{models: models, paths: map[string]bool{}, model: map[*handler]*pkgModel{},
-		listeners: map[string][]*handler{}, events: map[string]*eventType{}, typed: map[string][]*eventType{}}
-	bound := map[*eventType]bool{}
+	f := &flow{models: models, paths: map[string]bool{}}
+	if len(models) == 1 {
+		// A package alone: its own index, and no other package to disagree with.
+		m := models[0]
+		f.paths[m.Path] = true
+		f.handlers, f.listeners, f.events = m.Handlers, m.listeners, m.byName
+		for _, e := range m.Events {
+			f.names = append(f.names, e.Name)
+		}
+		return f
+	}
+	f.model = map[*handler]*pkgModel{}
+	f.listeners, f.events, f.typed = map[string][]*handler{}, map[string]*eventType{}, map[string][]*eventType{}
 	for _, m := range models {
 		f.paths[m.Path] = true
-	}
-	for _, m := range models {
 		for _, h := range m.Handlers {
 			f.handlers = append(f.handlers, h)
 			f.model[h] = m
@@ -171,8 +182,7 @@ func newFlow(models []*pkgModel) *flow {
 			case prev.Type == nil && e.Type != nil:
 				f.events[e.Name] = e // the payload type over an envelope-only name
 			}
-			if e.Type != nil && !bound[e] && !slices.ContainsFunc(f.typed[e.Name], func(x *eventType) bool { return sameType(x, e) }) {
-				bound[e] = true
+			if e.Type != nil && !slices.ContainsFunc(f.typed[e.Name], func(x *eventType) bool { return sameType(x, e) }) {
 				f.typed[e.Name] = append(f.typed[e.Name], e)
 			}
 		}
@@ -204,7 +214,7 @@ func (f *flow) decl(e *eventType) token.Pos {
 func (f *flow) services(name string) string {
 	var out []string
 	for _, h := range f.listeners[name] {
-		out = append(out, serviceName(f.model[h].Path))
+		out = append(out, serviceName(f.modelOf(h).Path))
 	}
 	slices.Sort(out)
 	if out = slices.Compact(out); len(out) == 1 {
@@ -214,7 +224,15 @@ func (f *flow) services(name string) string {
 }
 
 // emits returns the event types an organ's result can emit (see pkgModel.emits).
-func (f *flow) emits(h *handler) []string { return f.model[h].emits(h) }
+func (f *flow) emits(h *handler) []string { return f.modelOf(h).emits(h) }
+
+// modelOf returns the package of an organ.
+func (f *flow) modelOf(h *handler) *pkgModel {
+	if f.model == nil {
+		return f.models[0]
+	}
+	return f.model[h]
+}
 
 // checkBindings reports an event type that two packages bind to two
 // payload types: one report per extra type, at its declaration. It returns
