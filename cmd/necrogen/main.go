@@ -1,5 +1,9 @@
 // Command necrogen generates a statically wired, reflection-free Spine for
-// every package whose functions carry //necro:listens directives.
+// every package whose functions carry //necro:listens directives, and the
+// event-type constants and constructors of every package that marks payload
+// types //necro:event or //necro:entry. Over several packages it generates
+// them in import order, so that a package's payload types are generated
+// before the handlers of other packages use them.
 //
 // Usage:
 //
@@ -11,7 +15,8 @@
 // With no packages it generates for the package in the current directory,
 // which is what `//go:generate go tool necrogen` gives it. It writes
 // necro_gen.go beside the sources, only when the content changes, atomically,
-// and removes a necro_gen.go of its own whose package has no handlers left.
+// and removes a necro_gen.go of its own whose package has nothing left to
+// generate.
 // Every problem in the input is reported at once, as
 // "necrogen: file:line:col: message"; every message starts with "necrogen: ".
 //

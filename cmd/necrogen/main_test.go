@@ -247,6 +247,25 @@ func TestStrictWire(t *testing.T) {
 	}
 }
 
+// A service generated alone before its event package is an error that says
+// to run necrogen there first, or over ./..., which generates the event
+// package first; after that the service generates alone.
+func TestEventPackageFirst(t *testing.T) {
+	dir := gentest.NewModule(t, map[string][]byte{
+		"events/events.go":   []byte("package events\n\n//necro:entry\ntype OrderPlaced struct{ ID string }\n"),
+		"billing/billing.go": []byte("package billing\n\nimport \"example.com/t/events\"\n\n//necro:listens ORDER_PLACED\nfunc Charge(o events.OrderPlaced) {}\n"),
+	})
+	if code, _, stderr := necrogen(t, dir, "./billing"); code != 1 || !strings.Contains(stderr, "necrogen: billing/billing.go:6:6: handler Charge: parameter type events.OrderPlaced is event type ORDER_PLACED of package example.com/t/events, which has not been generated yet (it has no EventOrderPlaced): run necrogen on that package first, or run necrogen ./...") {
+		t.Fatalf("the service alone first: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := necrogen(t, dir, "-v", "./..."); code != 0 || stderr != "necrogen: wrote billing/necro_gen.go\nnecrogen: wrote events/necro_gen.go\n" {
+		t.Fatalf("./...: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := necrogen(t, dir, "-check", "./billing"); code != 0 || stderr != "" {
+		t.Fatalf("the service alone after: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestGraphCommand(t *testing.T) {
 	dir, _ := newApp(t)
 	code, stdout, stderr := necrogen(t, dir, "graph", "-format", "dot", "./...")

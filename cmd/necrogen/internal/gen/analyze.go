@@ -25,7 +25,7 @@ func analyze(l *loaded, d *diags) *pkgModel {
 	pkg := l.pkg
 	m := newModel(pkg.PkgPath, pkg.Name, l.dir)
 	m.Types = pkg.Types
-	a := &analyzer{m: m, d: d, info: pkg.TypesInfo, pkg: pkg.Types, fset: d.fset,
+	a := &analyzer{m: m, d: d, info: pkg.TypesInfo, pkg: pkg.Types, fset: d.fset, src: l.types,
 		user: newUserNames(), files: map[string]*ast.File{}, constraints: map[string]string{}, cgo: map[string]bool{}}
 	for _, f := range pkg.GoFiles {
 		a.cgo[f] = true
@@ -59,10 +59,11 @@ func analyze(l *loaded, d *diags) *pkgModel {
 	if !found {
 		return nil
 	}
+	m.listens = len(a.funcs) > 0
 	a.resolveEvents()
 	a.resolveHandlers()
 	m.index()
-	if len(m.Handlers) > 0 {
+	if m.generates() {
 		a.checkReferencedFiles()
 		checkWire(m, d)
 		m.names = assignNames(m, a.user, d)
@@ -76,6 +77,7 @@ type analyzer struct {
 	info *types.Info
 	pkg  *types.Package
 	fset *token.FileSet
+	src  *typeSource // the types of other packages, and their marks
 
 	user        *userNames           // the user's declarations the generated file must not clash with
 	files       map[string]*ast.File // built files by name
@@ -182,27 +184,33 @@ func (a *analyzer) resolveEvents() {
 		}
 		switch td.dir.Verb {
 		case verbEvent:
-			if len(td.dir.Args) != 1 {
-				a.d.errorf(td.dir.Pos, "//necro:event takes exactly one event type, such as //necro:event %s; got %d arguments", screamingSnake(obj.Name()), len(td.dir.Args))
+			if len(td.dir.Args) > 1 {
+				a.d.errorf(td.dir.Pos, "//necro:event takes at most one event type, such as //necro:event %s; got %d arguments", screamingSnake(obj.Name()), len(td.dir.Args))
 				continue
 			}
 			if prev, dup := explicit[obj]; dup {
 				a.d.errorf(td.dir.Pos, "type %s has a second //necro:event (the first is at %s): give each type one event type", obj.Name(), a.d.where(prev.Pos))
 				continue
 			}
-			if !validEventName(td.dir.Args[0]) {
+			if len(td.dir.Args) == 1 && !validEventName(td.dir.Args[0]) {
 				a.d.errorf(td.dir.Pos, "invalid event type %q: use SCREAMING_SNAKE_CASE (upper-case letters, digits and single underscores, starting with a letter), such as %s", td.dir.Args[0], screamingSnake(obj.Name()))
 				continue
 			}
 			explicit[obj] = td.dir
-			a.addTypedEvent(obj, td.dir)
+			named := td.dir
+			if len(td.dir.Args) == 0 {
+				named = directive{} // the default name
+			}
+			if e := a.addTypedEvent(obj, named); e != nil {
+				e.Marked = true
+			}
 		case verbEntry:
 			if len(td.dir.Args) != 0 {
 				a.d.errorf(td.dir.Pos, "//necro:entry takes no arguments; name the event type with //necro:event")
 				continue
 			}
 			if e := a.addTypedEvent(obj, directive{}); e != nil {
-				e.Entry = true
+				e.Entry, e.Marked = true, true
 			}
 		}
 	}
@@ -223,7 +231,7 @@ func (a *analyzer) addTypedEvent(obj *types.TypeName, dir directive) *eventType 
 		}
 		return e
 	}
-	if err := payloadTypeProblem(obj, a.pkg); err != "" {
+	if err := payloadTypeProblem(obj); err != "" {
 		pos := dir.Pos
 		if !pos.IsValid() {
 			pos = obj.Pos()
@@ -243,25 +251,31 @@ func (a *analyzer) addTypedEvent(obj *types.TypeName, dir directive) *eventType 
 		a.reportBound(pos, name, obj, other)
 		return nil
 	}
-	e := &eventType{Name: name, Type: obj, Pos: obj.Pos(), Explicit: dir.Pos}
+	e := &eventType{Name: name, Type: obj, Pos: obj.Pos(), Decl: obj.Pos(), Explicit: dir.Pos}
 	a.m.addEvent(e)
 	return e
 }
 
 func (a *analyzer) reportBound(pos token.Pos, name string, obj *types.TypeName, other *eventType) {
 	if other.Type == nil {
-		a.d.errorf(pos, "event type %s is bound to type %s here but used without a type earlier", name, obj.Name())
+		a.d.errorf(pos, "event type %s is bound to type %s here but used without a type earlier", name, a.typeName(obj))
 		return
 	}
 	a.d.errorf(pos, "event type %s is bound to two types, %s and %s (%s): each event type names exactly one payload type; rename one with //necro:event",
-		name, obj.Name(), other.Type.Name(), a.d.where(other.Pos))
+		name, a.typeName(obj), a.typeName(other.Type), a.d.where(other.Pos))
+}
+
+// typeName is the name of a type as this package's code writes it:
+// Knock, or events.OrderPlaced for a type of another package.
+func (a *analyzer) typeName(obj *types.TypeName) string {
+	if obj.Pkg() == nil || obj.Pkg() == a.pkg {
+		return obj.Name()
+	}
+	return obj.Pkg().Name() + "." + obj.Name()
 }
 
 // payloadTypeProblem says why obj cannot be a payload type, or "".
-func payloadTypeProblem(obj *types.TypeName, pkg *types.Package) string {
-	if obj.Pkg() != pkg {
-		return fmt.Sprintf("it is declared in package %s; payload types must be declared in package %s, where their event type is named", obj.Pkg().Path(), pkg.Name())
-	}
+func payloadTypeProblem(obj *types.TypeName) string {
 	named, ok := obj.Type().(*types.Named)
 	if !ok || obj.IsAlias() {
 		return "it is an alias; declare a defined type"
@@ -291,15 +305,23 @@ func (a *analyzer) resolveHandlers() {
 		h, ok := a.signature(fd)
 		ps = append(ps, pending{fd: fd, h: h, bad: !ok})
 	}
-	for _, p := range ps {
+	for i, p := range ps {
 		if p.bad {
 			continue
 		}
-		if p.h.Payload != nil {
-			a.addTypedEvent(p.h.Payload, directive{})
-		}
-		if p.h.ResultType != nil {
-			a.addTypedEvent(p.h.ResultType, directive{})
+		// A type of this package is its event type whatever its marks; a type
+		// of another package must be one there.
+		for _, t := range []struct {
+			tn   *types.TypeName
+			role string
+		}{{p.h.Payload, "parameter"}, {p.h.ResultType, "result"}} {
+			switch {
+			case t.tn == nil:
+			case t.tn.Pkg() == a.pkg:
+				a.addTypedEvent(t.tn, directive{})
+			case !a.addForeignEvent(t.tn, p.h, t.role):
+				ps[i].bad = true
+			}
 		}
 	}
 	for _, p := range ps {
@@ -319,7 +341,7 @@ func (a *analyzer) resolveHandlers() {
 	})
 }
 
-const allowedShapes = "allowed: func([ctx context.Context,] p P) returning nothing, error, T, *T, []T, runtime.Event or []runtime.Event, each optionally followed by error, where P and T are types declared in this package (P may be runtime.Event)"
+const allowedShapes = "allowed: func([ctx context.Context,] p P) returning nothing, error, T, *T, []T, runtime.Event or []runtime.Event, each optionally followed by error, where P and T are defined types of this package or event types of another (P may be runtime.Event)"
 
 // signature checks a handler's type and fills in its shape.
 func (a *analyzer) signature(fd funcDirective) (*handler, bool) {
@@ -367,8 +389,8 @@ func (a *analyzer) signature(fd funcDirective) (*handler, bool) {
 	if isRuntimeEvent(p) {
 		h.Envelope = true
 	} else if tn := namedIn(p, a.pkg); tn != nil {
-		if problem := payloadTypeProblem(tn, a.pkg); problem != "" {
-			a.d.errorf(decl.Name.Pos(), "handler %s: parameter type %s cannot be an event payload: %s", h.Name, tn.Name(), problem)
+		if problem := payloadTypeProblem(tn); problem != "" {
+			a.d.errorf(decl.Name.Pos(), "handler %s: parameter type %s cannot be an event payload: %s", h.Name, a.typeName(tn), problem)
 			return nil, false
 		}
 		h.Payload = tn
@@ -421,8 +443,8 @@ func (a *analyzer) results(h *handler, decl *ast.FuncDecl, res *types.Tuple) boo
 		if tn == nil {
 			return bad()
 		}
-		if problem := payloadTypeProblem(tn, a.pkg); problem != "" {
-			a.d.errorf(decl.Name.Pos(), "handler %s returns %s, which cannot be an event payload: %s", h.Name, tn.Name(), problem)
+		if problem := payloadTypeProblem(tn); problem != "" {
+			a.d.errorf(decl.Name.Pos(), "handler %s returns %s, which cannot be an event payload: %s", h.Name, a.typeName(tn), problem)
 			return false
 		}
 		h.Result, h.ResultType = kind, tn
@@ -688,9 +710,10 @@ func isSliceOf(t types.Type, elem func(types.Type) bool) bool {
 	return ok && elem(s.Elem())
 }
 
-// namedIn returns the type name of t if t is a named type (not a pointer).
+// namedIn returns the type name of t if t is a named type (not a pointer)
+// of a package (not error).
 func namedIn(t types.Type, _ *types.Package) *types.TypeName {
-	if n, ok := t.(*types.Named); ok {
+	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
 		return n.Obj()
 	}
 	return nil

@@ -128,7 +128,7 @@ func BenchmarkLint(b *testing.B) {
 	m.index()
 	for b.Loop() {
 		d := &diags{fset: token.NewFileSet()}
-		lint(m, d)
+		lint([]*pkgModel{m}, "", d)
 		if len(d.list) != 1 {
 			b.Fatalf("%d diagnostics, want the one cycle", len(d.list))
 		}

@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"go/types"
 	"path"
 	"strings"
 
@@ -25,13 +26,27 @@ func emit(m *pkgModel) ([]byte, error) {
 			e.f.ImportAlias(p, name)
 		}
 	}
+	for _, p := range foreignPackages(m) {
+		if name := e.n.imports[p.Path()]; name == p.Name() {
+			e.f.ImportName(p.Path(), name)
+		} else {
+			e.f.ImportAlias(p.Path(), name)
+		}
+	}
 
+	// A package without handlers (an event package) gets its constants and
+	// constructors only.
+	spine := len(m.Handlers) > 0
 	e.constants()
-	e.spine()
-	e.dispatch()
-	e.adapters()
+	if spine {
+		e.spine()
+		e.dispatch()
+		e.adapters()
+	}
 	e.helpers()
-	e.routes()
+	if spine {
+		e.routes()
+	}
 
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {
@@ -67,10 +82,39 @@ func (e *emitter) field(name string) *jen.Statement { return e.id(localSpine).Do
 // events returns the type of a slice of events.
 func (e *emitter) events() *jen.Statement { return jen.Index().Add(e.rt("Event")) }
 
+// event refers to the constant of an event type: EventKnock, or
+// events.EventOrderPlaced for a payload type of another package.
+func (e *emitter) event(ev *eventType) *jen.Statement { return jen.Qual(ev.Owner, ev.ConstName()) }
+
+// payload refers to a payload type, qualified when another package declares it.
+func (e *emitter) payload(tn *types.TypeName) *jen.Statement {
+	return jen.Qual(tn.Pkg().Path(), tn.Name())
+}
+
 func (e *emitter) constants() {
+	local := 0
+	for _, ev := range e.m.Events {
+		if !e.m.foreign(ev) {
+			local++
+		}
+	}
+	if local > 0 {
+		e.constBlock()
+	}
+	e.f.Comment("Compile-time check that the runtime is new enough for this file: if it")
+	e.f.Comment("fails, upgrade github.com/necrostack/necrostack or re-run go generate.")
+	e.f.Const().Id("_").Op("=").Add(e.rt("SupportPackageIsVersion1"))
+}
+
+// constBlock writes the constants of the package's own event types; those
+// of payload types of other packages are theirs.
+func (e *emitter) constBlock() {
 	e.f.Comment("Event types of package " + e.m.Name + ": the wire names of its payload types.")
 	e.f.Const().DefsFunc(func(g *jen.Group) {
 		for _, ev := range e.m.Events {
+			if e.m.foreign(ev) {
+				continue
+			}
 			doc := "is the event type of envelopes handled by " + organNames(e.m.handlersOf(ev.Name)) + "."
 			if ev.Type != nil {
 				doc = "is the event type of " + ev.Type.Name() + " payloads."
@@ -80,9 +124,6 @@ func (e *emitter) constants() {
 		}
 	})
 	e.f.Line()
-	e.f.Comment("Compile-time check that the runtime is new enough for this file: if it")
-	e.f.Comment("fails, upgrade github.com/necrostack/necrostack or re-run go generate.")
-	e.f.Const().Id("_").Op("=").Add(e.rt("SupportPackageIsVersion1"))
 }
 
 func organNames(hs []*handler) string {
@@ -163,7 +204,7 @@ func (e *emitter) newSpineBody(g *jen.Group) {
 		e.rt("WithTopics").CallFunc(func(g *jen.Group) {
 			for _, ev := range e.m.Events {
 				if len(e.m.handlersOf(ev.Name)) > 0 {
-					g.Id(ev.ConstName())
+					g.Add(e.event(ev))
 				}
 			}
 		}),
@@ -205,7 +246,7 @@ func (e *emitter) dispatch() {
 		jen.Switch(e.id(localIn).Dot("Type")).BlockFunc(func(g *jen.Group) {
 			for _, ev := range e.m.Events {
 				if hs := e.m.handlersOf(ev.Name); len(hs) > 0 {
-					g.Case(jen.Id(ev.ConstName())).BlockFunc(func(g *jen.Group) { e.dispatchCase(g, ev, hs) })
+					g.Case(e.event(ev)).BlockFunc(func(g *jen.Group) { e.dispatchCase(g, ev, hs) })
 				}
 			}
 			g.Default().Block(jen.Return(out, e.rt("NoRoute").Call(e.id(localIn))))
@@ -220,7 +261,7 @@ func (e *emitter) dispatchCase(g *jen.Group, ev *eventType, hs []*handler) {
 	}
 	out, err := e.id(localOut), e.id(localErr)
 	if typed {
-		g.List(e.id(localPayload), err).Op(":=").Add(e.rt("Payload")).Types(jen.Id(ev.Type.Name())).Call(e.id(localIn))
+		g.List(e.id(localPayload), err).Op(":=").Add(e.rt("Payload")).Types(e.payload(ev.Type)).Call(e.id(localIn))
 		g.If(err.Clone().Op("!=").Nil()).Block(jen.Return(out, err))
 	}
 	call := func(h *handler) *jen.Statement {
@@ -267,7 +308,7 @@ func (e *emitter) adapters() {
 	for _, h := range e.m.Handlers {
 		params := []jen.Code{e.ctxParam(), e.id(localIn).Add(e.rt("Event"))}
 		if !h.Envelope {
-			params = append(params, e.id(localPayload).Id(h.Payload.Name()))
+			params = append(params, e.id(localPayload).Add(e.payload(h.Payload)))
 		}
 		params = append(params, e.id(localOut).Add(e.events()))
 		e.f.Line()
@@ -317,7 +358,7 @@ func (e *emitter) adapterBody(g *jen.Group, h *handler) {
 		g.Add(r).Op(":=").Add(call)
 	}
 	appendChild := func(v jen.Code) *jen.Statement {
-		return e.rt("AppendChild").Call(out, e.id(localIn), jen.Id(e.m.eventOf(h.ResultType).ConstName()), v)
+		return e.rt("AppendChild").Call(out, e.id(localIn), e.event(e.m.eventOf(h.ResultType)), v)
 	}
 	switch h.Result {
 	case resultValue:
@@ -338,25 +379,30 @@ func (e *emitter) adapterBody(g *jen.Group, h *handler) {
 	}
 }
 
-// helpers writes, per payload type, a constructor of its event and an Emit
-// method on the Spine.
+// helpers writes, per payload type of the package, a constructor of its
+// event, and per payload type the Spine handles or emits (its own or another
+// package's, whose constructor it calls) an Emit method on the Spine.
 func (e *emitter) helpers() {
 	p := e.id(localPayload)
 	for _, ev := range e.m.Events {
 		if ev.Type == nil {
 			continue
 		}
-		tn := ev.Type.Name()
-		e.f.Line()
-		e.f.Comment(newEventFunc(ev) + " returns a new " + ev.Name + " event carrying the payload.")
-		e.f.Func().Id(newEventFunc(ev)).Params(p.Clone().Id(tn)).Add(e.rt("Event")).Block(
-			jen.Return(e.rt("MustNewEvent").Call(jen.Id(ev.ConstName()), p)),
-		)
+		if !e.m.foreign(ev) {
+			e.f.Line()
+			e.f.Comment(newEventFunc(ev) + " returns a new " + ev.Name + " event carrying the payload.")
+			e.f.Func().Id(newEventFunc(ev)).Params(p.Clone().Add(e.payload(ev.Type))).Add(e.rt("Event")).Block(
+				jen.Return(e.rt("MustNewEvent").Call(e.event(ev), p)),
+			)
+		}
+		if len(e.m.Handlers) == 0 {
+			continue
+		}
 		e.f.Line()
 		e.f.Comment(emitMethod(ev) + " publishes a new " + ev.Name + " event carrying the payload on the Spine's bus,")
 		e.f.Comment("after subscribing the Spine's service (see Subscribe).")
-		e.method(emitMethod(ev)).Params(e.ctxParam(), p.Clone().Id(tn)).Error().Block(
-			jen.Return(e.field(e.n.runner).Dot("Emit").Call(e.id(localCtx), jen.Id(newEventFunc(ev)).Call(p))),
+		e.method(emitMethod(ev)).Params(e.ctxParam(), p.Clone().Add(e.payload(ev.Type))).Error().Block(
+			jen.Return(e.field(e.n.runner).Dot("Emit").Call(e.id(localCtx), jen.Qual(ev.Owner, newEventFunc(ev)).Call(p))),
 		)
 	}
 }
@@ -372,18 +418,18 @@ func (e *emitter) routes() {
 				for _, h := range e.m.handlersOf(ev.Name) {
 					payload := "runtime.Event"
 					if !h.Envelope {
-						payload = e.m.Path + "." + h.Payload.Name()
+						payload = h.Payload.Pkg().Path() + "." + h.Payload.Name()
 					}
 					emits := jen.Nil()
 					if es := e.m.emits(h); es != nil {
 						emits = jen.Index().String().ValuesFunc(func(g *jen.Group) {
 							for _, name := range es {
-								g.Id(e.m.eventByName(name).ConstName())
+								g.Add(e.event(e.m.eventByName(name)))
 							}
 						})
 					}
 					g.Values(jen.Dict{
-						jen.Id("EventType"):   jen.Id(ev.ConstName()),
+						jen.Id("EventType"):   e.event(ev),
 						jen.Id("Organ"):       jen.Lit(h.Name),
 						jen.Id("PayloadType"): jen.Lit(payload),
 						jen.Id("Emits"):       emits,

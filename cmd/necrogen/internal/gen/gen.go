@@ -27,7 +27,7 @@ func (f File) Stale() bool { return !bytes.Equal(f.Content, f.Old) }
 // Result is the outcome of Generate.
 type Result struct {
 	Files       []File       // one per package with handlers, sorted by path
-	Orphans     []string     // necro_gen.go files of ours whose package has no handlers left
+	Orphans     []string     // necro_gen.go files of ours whose package has nothing left to generate
 	Diagnostics []Diagnostic // sorted; any Error means Files must not be written
 	Dir         string       // the directory positions are reported relative to
 	models      []*pkgModel
@@ -45,16 +45,40 @@ func (r *Result) Rel(path string) string { return Rel(r.Dir, path) }
 // Generate loads the packages of cfg and generates their files. An error is
 // returned only when the packages cannot be loaded at all; problems in the
 // input are Diagnostics.
+//
+// Packages are generated in import order, each type-checked with the new
+// files of the loaded packages it imports: a package that declares payload
+// types comes before the packages whose handlers use them, so one run over
+// ./... generates a module from scratch. A package that imports a loaded
+// package with errors is left out (its own errors would follow from those).
+// The flow lint then runs over every package generated (see lint).
 func Generate(cfg Config) (*Result, error) {
-	pkgs, fset, err := load(cfg)
+	pkgs, src, fset, err := load(cfg)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Dir: cfg.Dir}
 	var diagnostics []Diagnostic
+	failed := map[string]bool{} // loaded packages with errors, by path
+	ordered := src.order()
 	for _, l := range pkgs {
+		if len(l.pkg.Syntax) == 0 {
+			ordered = append(ordered, l) // nothing to check; order left it out
+		}
+	}
+	for _, l := range ordered {
+		if importsFailed(l, src, failed) {
+			failed[l.pkg.PkgPath] = true
+			continue
+		}
+		if len(l.pkg.Syntax) > 0 {
+			src.check(l)
+		}
 		out := generatePackage(cfg, l, &diags{fset: fset})
 		diagnostics = append(diagnostics, out.diags...)
+		if errorCount(out.diags) > 0 {
+			failed[l.pkg.PkgPath] = true
+		}
 		if out.file != nil {
 			res.Files = append(res.Files, *out.file)
 			res.models = append(res.models, out.model)
@@ -66,8 +90,25 @@ func Generate(cfg Config) (*Result, error) {
 	slices.SortFunc(res.Files, func(a, b File) int { return cmp.Compare(a.Path, b.Path) })
 	slices.SortFunc(res.models, func(a, b *pkgModel) int { return cmp.Compare(a.Path, b.Path) })
 	slices.Sort(res.Orphans)
-	res.Diagnostics = sortDiagnostics(diagnostics)
+	d := &diags{fset: fset}
+	lint(res.models, cfg.Dir, d)
+	if cfg.Strict {
+		for i := range d.list {
+			d.list[i].Severity = Error
+		}
+	}
+	res.Diagnostics = sortDiagnostics(append(diagnostics, d.list...))
 	return res, nil
+}
+
+// importsFailed reports whether l imports a loaded package that has errors.
+func importsFailed(l *loaded, src *typeSource, failed map[string]bool) bool {
+	for _, imp := range l.pkg.Imports {
+		if src.roots[imp.PkgPath] != nil && failed[imp.PkgPath] {
+			return true
+		}
+	}
+	return false
 }
 
 // pkgOutput is what one package contributes to a Result.
@@ -98,7 +139,7 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	var out pkgOutput
 	switch {
 	case d.hasErrors():
-	case m == nil || len(m.Handlers) == 0:
+	case !m.generates():
 		if l.ours {
 			out.orphan = l.output
 		}
@@ -111,11 +152,10 @@ func generatePackage(cfg Config, l *loaded, d *diags) pkgOutput {
 	return out
 }
 
-// generateFile lints the flow of a package, emits its file and type-checks
-// it with the package. It returns nil when a step finds an error; with
-// cfg.Strict, the warnings of analysis (wire) and lint are errors.
+// generateFile emits the file of a package and type-checks it with the
+// package. It returns nil when a step finds an error; with cfg.Strict, the
+// warnings of analysis (wire) are errors.
 func generateFile(cfg Config, l *loaded, m *pkgModel, d *diags) *File {
-	lint(m, d)
 	if cfg.Strict {
 		for i := range d.list {
 			d.list[i].Severity = Error

@@ -54,13 +54,28 @@ func setWant(ar *txtar.Archive, name string, data []byte) {
 	ar.Files = append(ar.Files, txtar.File{Name: name, Data: data})
 }
 
-func generate(t testing.TB, dir string) *Result {
+// generate runs Generate in dir over patterns, ./... if none.
+func generate(t testing.TB, dir string, patterns ...string) *Result {
 	t.Helper()
-	res, err := Generate(Config{Dir: dir, Patterns: []string{"./..."}, Env: gentest.Env()})
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	res, err := Generate(Config{Dir: dir, Patterns: patterns, Env: gentest.Env()})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
 	}
 	return res
+}
+
+// casePatterns returns the patterns of a "# patterns: ./a ./b" line in the
+// archive's comment, or none (./...).
+func casePatterns(ar *txtar.Archive) []string {
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		if list, ok := strings.CutPrefix(line, "# patterns: "); ok {
+			return strings.Fields(list)
+		}
+	}
+	return nil
 }
 
 func formatDiagnostics(res *Result, dir string) []byte {
@@ -72,11 +87,14 @@ func formatDiagnostics(res *Result, dir string) []byte {
 	return buf.Bytes()
 }
 
-// TestGolden runs every testdata/{valid,invalid}/*.txtar case. A valid case
-// must generate exactly its want/ files, identically twice, gofmt-stable and
-// marked generated, and then compile, vet and run against the memory backend
-// printing want/stdout. An invalid case must report exactly want/stderr and
-// generate nothing.
+// TestGolden runs every testdata/{valid,invalid}/*.txtar case, over the
+// patterns of its "# patterns:" line or ./... A valid case must generate
+// exactly its want/ files, identically twice, gofmt-stable and marked
+// generated; once they are written, a run over the same patterns, and over
+// each generated package alone, must find them up to date; and then the
+// module must compile, vet and run (go run . in its root) against the
+// memory backend printing want/stdout. An invalid case must report exactly
+// want/stderr and generate nothing.
 func TestGolden(t *testing.T) {
 	for _, kind := range []string{"valid", "invalid"} {
 		files, _ := filepath.Glob(filepath.Join("testdata", kind, "*.txtar"))
@@ -128,7 +146,8 @@ func skipUnlessRequired(t *testing.T, ar *txtar.Archive) {
 
 func runValid(t *testing.T, file string, ar *txtar.Archive) {
 	dir := materialize(t, ar)
-	res := generate(t, dir)
+	patterns := casePatterns(ar)
+	res := generate(t, dir, patterns...)
 	if res.HasErrors() {
 		t.Fatalf("errors for a valid case:\n%s", formatDiagnostics(res, dir))
 	}
@@ -146,7 +165,7 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 		got["want/"+filepath.ToSlash(rel)] = f.Content
 		checkGeneratedFile(t, rel, f.Content)
 	}
-	again := generate(t, dir)
+	again := generate(t, dir, patterns...)
 	for i, f := range again.Files {
 		if !bytes.Equal(f.Content, res.Files[i].Content) {
 			t.Fatalf("%s differs between two runs: output is not deterministic", f.Path)
@@ -178,6 +197,15 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 	if err := Write(res, nil); err != nil {
 		t.Fatal(err)
 	}
+	checkUpToDate(t, dir, patterns...)
+	if len(res.Files) > 1 {
+		// A package of a module generates the same alone, once the packages
+		// it imports are generated.
+		for _, f := range res.Files {
+			rel, _ := filepath.Rel(dir, filepath.Dir(f.Path))
+			checkUpToDate(t, dir, "./"+filepath.ToSlash(rel))
+		}
+	}
 	if testing.Short() {
 		return
 	}
@@ -192,6 +220,18 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 	}
 	if want, _ := wantFile(ar, "want/stdout"); !bytes.Equal(stdout, want) {
 		t.Errorf("go run . printed:\n%s\nwant:\n%s", stdout, want)
+	}
+}
+
+// checkUpToDate asserts that a run over patterns would change no file.
+func checkUpToDate(t *testing.T, dir string, patterns ...string) {
+	t.Helper()
+	res := generate(t, dir, patterns...)
+	if res.HasErrors() {
+		t.Fatalf("errors regenerating %v over the written files:\n%s", patterns, formatDiagnostics(res, dir))
+	}
+	for _, s := range Check(res) {
+		t.Errorf("regenerating %v over the written files: %s is %s:\n%s", patterns, res.Rel(s.Path), s.Reason, s.Diff)
 	}
 }
 
@@ -222,7 +262,7 @@ func checkGeneratedFile(t *testing.T, name string, content []byte) {
 func runInvalid(t *testing.T, file string, ar *txtar.Archive) {
 	dir := materialize(t, ar)
 	before := snapshot(t, dir)
-	res := generate(t, dir)
+	res := generate(t, dir, casePatterns(ar)...)
 	if !res.HasErrors() {
 		t.Fatalf("no error reported for an invalid case")
 	}
@@ -291,7 +331,7 @@ func TestGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := materialize(t, ar)
-			res := generate(t, dir)
+			res := generate(t, dir, casePatterns(ar)...)
 			if res.HasErrors() {
 				t.Fatalf("errors:\n%s", formatDiagnostics(res, dir))
 			}

@@ -61,11 +61,11 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledG
 // code does not import them yet.
 var generatedImports = []string{contextPath, errorsPath, runtimePath}
 
-// load loads and type-checks the packages of cfg, each without its
-// necro_gen.go of ours: the file is about to be replaced, and the old one may
-// no longer fit the code around it. (Uses of the names it declares are then
-// undefined; loadErrors leaves those out.)
-func load(cfg Config) ([]*loaded, *token.FileSet, error) {
+// load loads the packages of cfg and prepares their type-checking, which
+// Generate does package by package in import order (see typeSource.order
+// and check), so that a package is checked after the files of the loaded
+// packages it imports are generated.
+func load(cfg Config) ([]*loaded, *typeSource, *token.FileSet, error) {
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"."}
@@ -90,7 +90,7 @@ func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 		},
 	}, patterns...)
 	if err != nil {
-		return nil, nil, loadError(patterns, err)
+		return nil, nil, nil, loadError(patterns, err)
 	}
 	var out []*loaded
 	for _, p := range pkgs {
@@ -106,13 +106,12 @@ func load(cfg Config) ([]*loaded, *token.FileSet, error) {
 	}
 	src, err := newTypeSource(cfg, buildFlags, fset, out)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	for _, l := range src.order() {
+	for _, l := range out {
 		l.types = src
-		src.check(l)
 	}
-	return out, fset, nil
+	return out, src, fset, nil
 }
 
 // typeSource gives the types of one load: the loaded packages from source,
@@ -124,10 +123,16 @@ type typeSource struct {
 	export map[string]string         // package path → export data file
 	errs   map[string]string         // package path → why it has no export data
 	view   map[string]*types.Package // every package read or checked so far, by path
+
+	cfg        Config
+	buildFlags []string
+	files      map[string][]string        // package path → its Go files, for packages not loaded from source
+	marks      map[string]map[string]mark // package path → its marked event types; see marksOf
 }
 
 func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots []*loaded) (*typeSource, error) {
-	src := &typeSource{fset: fset, roots: map[string]*loaded{}, export: map[string]string{}, errs: map[string]string{}, view: map[string]*types.Package{}}
+	src := &typeSource{fset: fset, roots: map[string]*loaded{}, export: map[string]string{}, errs: map[string]string{}, view: map[string]*types.Package{},
+		cfg: cfg, buildFlags: buildFlags, files: map[string][]string{}, marks: map[string]map[string]mark{}}
 	need := map[string]bool{}
 	for _, p := range generatedImports {
 		need[p] = true
@@ -148,7 +153,7 @@ func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots [
 	}
 	slices.Sort(paths)
 	deps, err := packages.Load(&packages.Config{
-		Mode:       packages.NeedName | packages.NeedExportFile,
+		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedExportFile,
 		Dir:        cfg.Dir,
 		Env:        cfg.Env,
 		BuildFlags: buildFlags,
@@ -156,7 +161,14 @@ func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots [
 	if err != nil {
 		return nil, loadError(paths, err)
 	}
+	src.addDeps(deps)
+	return src, nil
+}
+
+// addDeps records the export data and files of packages loaded for their types.
+func (src *typeSource) addDeps(deps []*packages.Package) {
 	for _, p := range deps {
+		src.files[p.PkgPath] = p.GoFiles
 		switch {
 		case p.ExportFile != "":
 			src.export[p.PkgPath] = p.ExportFile
@@ -164,7 +176,6 @@ func newTypeSource(cfg Config, buildFlags []string, fset *token.FileSet, roots [
 			src.errs[p.PkgPath] = p.Errors[0].Msg
 		}
 	}
-	return src, nil
 }
 
 // order returns the loaded packages that have syntax, each after the loaded

@@ -32,13 +32,18 @@ const (
 	resultEnvelopes                   // []runtime.Event
 )
 
-// eventType is one event type of a package.
+// eventType is one event type of a package: a payload type declared in it,
+// a name only its envelope handlers use, or a payload type of another
+// package (its owner) that its handlers take or return.
 type eventType struct {
 	Name     string          // wire name, e.g. SPIRIT_APPEARED
 	Type     *types.TypeName // payload type; nil for a name only envelope handlers use
-	Pos      token.Pos       // the type declaration, or the first directive naming it
+	Pos      token.Pos       // the type declaration, or the first directive naming it; for a foreign type, its first use here
+	Decl     token.Pos       // the declaration of Type, in its own package
 	Explicit token.Pos       // the //necro:event directive, if any
 	Entry    bool            // declared an entry point with //necro:entry
+	Marked   bool            // Type carries //necro:event or //necro:entry
+	Owner    string          // import path of the package that declares Type and names the event type
 }
 
 // ConstName is the generated constant for the event type: EventSpiritAppeared.
@@ -82,6 +87,8 @@ type pkgModel struct {
 	Organs   []*organ     // in declaration order of their types
 	Handlers []*handler   // in declaration order: file name, then position
 
+	listens bool // it has //necro:listens directives, valid or not
+
 	byName    map[string]*eventType
 	byType    map[*types.TypeName]*eventType
 	listeners map[string][]*handler // event type → its handlers, in order; see index
@@ -92,8 +99,11 @@ func newModel(path, name, dir string) *pkgModel {
 	return &pkgModel{Path: path, Name: name, Dir: dir, byName: map[string]*eventType{}, byType: map[*types.TypeName]*eventType{}}
 }
 
-// addEvent adds an event type.
+// addEvent adds an event type; one without an owner is the package's own.
 func (m *pkgModel) addEvent(e *eventType) {
+	if e.Owner == "" {
+		e.Owner = m.Path
+	}
 	m.Events = append(m.Events, e)
 	m.byName[e.Name] = e
 	if e.Type != nil {
@@ -108,11 +118,33 @@ func (m *pkgModel) rename(e *eventType, name string) {
 	m.byName[name] = e
 }
 
+// foreign reports whether e is a payload type of another package: its
+// constant and constructor are that package's, not generated here.
+func (m *pkgModel) foreign(e *eventType) bool { return e.Owner != m.Path }
+
 // eventByName returns the event type with the given name, or nil.
 func (m *pkgModel) eventByName(name string) *eventType { return m.byName[name] }
 
 // eventOf returns the event type of a payload type, or nil.
 func (m *pkgModel) eventOf(t *types.TypeName) *eventType { return m.byType[t] }
+
+// generates reports whether the package gets a generated file: it has
+// handlers (a Spine), or payload types of its own marked as event types (an
+// event package: their constants and constructors).
+func (m *pkgModel) generates() bool {
+	if m == nil {
+		return false
+	}
+	if len(m.Handlers) > 0 {
+		return true
+	}
+	for _, e := range m.Events {
+		if e.Type != nil && !m.foreign(e) {
+			return true
+		}
+	}
+	return false
+}
 
 // index sorts the event types and records the handlers of each; the model
 // is complete after it.

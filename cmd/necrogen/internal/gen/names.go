@@ -16,9 +16,11 @@ import (
 // The public names are the API users call, so they are fixed: Spine,
 // NewSpine, Routes, an Event* constant per event type, and per payload type a
 // New*Event function and a Spine.Emit* method, beside the Spine methods Run,
-// RunUntilIdle, Stop, Backend and Dispatch. A clash of one of them with a
-// declaration of the user's, or of two of them with each other, is an error
-// that says what to rename.
+// RunUntilIdle, Stop, Backend and Dispatch. A package without handlers (an
+// event package) has only the constants and New*Event functions; a payload
+// type of another package gives only its Spine.Emit* method. A clash of one
+// of them with a declaration of the user's, or of two of them with each
+// other, is an error that says what to rename.
 //
 // Every other name is necrogen's own choice, made so that it cannot clash:
 // the import names, the Spine's fields, the adapter methods and every
@@ -209,29 +211,43 @@ func (p publicName) String() string {
 
 // publicNames lists the fixed names the generated file of m declares.
 func publicNames(m *pkgModel) []publicName {
-	out := []publicName{{name: spineType}, {name: spineCtor}, {name: routesFunc}}
-	for _, name := range spineMethods {
-		out = append(out, publicName{name: name, member: true})
+	spine := len(m.Handlers) > 0
+	var out []publicName
+	if spine {
+		out = append(out, publicName{name: spineType}, publicName{name: spineCtor}, publicName{name: routesFunc})
+		for _, name := range spineMethods {
+			out = append(out, publicName{name: name, member: true})
+		}
 	}
 	for _, e := range m.Events {
-		if e.Type == nil {
+		switch {
+		case e.Type == nil:
 			o := &origin{what: "event type " + e.Name, pos: e.Pos}
 			out = append(out, publicName{name: e.ConstName(), from: o})
-			continue
+		case m.foreign(e):
+			o := &origin{what: "type " + e.Type.Pkg().Name() + "." + e.Type.Name(), pos: e.Pos}
+			out = append(out, publicName{name: emitMethod(e), member: true, from: o})
+		default:
+			o := &origin{what: "type " + e.Type.Name(), pos: e.Type.Pos()}
+			out = append(out,
+				publicName{name: e.ConstName(), from: o},
+				publicName{name: newEventFunc(e), from: o})
+			if spine {
+				out = append(out, publicName{name: emitMethod(e), member: true, from: o})
+			}
 		}
-		o := &origin{what: "type " + e.Type.Name(), pos: e.Type.Pos()}
-		out = append(out,
-			publicName{name: e.ConstName(), from: o},
-			publicName{name: newEventFunc(e), from: o},
-			publicName{name: emitMethod(e), member: true, from: o})
 	}
 	return out
 }
 
 // generatedNames lists the package-level identifiers the generated file of m
-// declares.
+// declares — with Spine, NewSpine and Routes when the package has
+// //necro:listens directives, even if none of them is a valid handler yet.
 func generatedNames(m *pkgModel) []string {
 	var out []string
+	if len(m.Handlers) == 0 && m.listens {
+		out = append(out, spineType, spineCtor, routesFunc)
+	}
 	for _, p := range publicNames(m) {
 		if !p.member {
 			out = append(out, p.name)
@@ -260,6 +276,9 @@ func assignNames(m *pkgModel, user *userNames, d *diags) *names {
 	n := &names{imports: map[string]string{}, field: map[*organ]string{}, param: map[*organ]string{}, adapter: map[*handler]string{}, local: map[string]string{}}
 	for _, path := range []string{contextPath, errorsPath, runtimePath} {
 		n.imports[path] = pkgScope.fresh(filepath.Base(path))
+	}
+	for _, p := range foreignPackages(m) {
+		n.imports[p.Path()] = pkgScope.fresh(p.Name())
 	}
 
 	// The Spine's fields and methods.
@@ -295,7 +314,7 @@ func assignNames(m *pkgModel, user *userNames, d *diags) *names {
 		locals.take(p.name)
 	}
 	for _, e := range m.Events {
-		if e.Type != nil {
+		if e.Type != nil && !m.foreign(e) {
 			locals.take(e.Type.Name())
 		}
 	}
@@ -393,6 +412,21 @@ func andList(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// foreignPackages returns the packages whose payload types m uses, sorted by
+// path: the generated file imports them.
+func foreignPackages(m *pkgModel) []*types.Package {
+	seen := map[string]bool{}
+	var out []*types.Package
+	for _, e := range m.Events {
+		if e.Type != nil && m.foreign(e) && !seen[e.Owner] {
+			seen[e.Owner] = true
+			out = append(out, e.Type.Pkg())
+		}
+	}
+	slices.SortFunc(out, func(a, b *types.Package) int { return cmp.Compare(a.Path(), b.Path()) })
+	return out
 }
 
 // maxFanOut returns the largest number of handlers of one event type.

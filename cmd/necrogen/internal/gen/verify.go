@@ -53,9 +53,12 @@ func verify(l *loaded, content []byte, d *diags) {
 		return
 	}
 	// Check the whole package again. The new file comes last, so that a
-	// clash is reported in it.
+	// clash is reported in it. The packages generated after this one that
+	// import it see this package.
 	files := append(withoutOutput(d.fset, l.pkg.Syntax), gen)
-	l.types.config(l, report).Check(l.pkg.PkgPath, d.fset, files, nil)
+	if pkg, _ := l.types.config(l, report).Check(l.pkg.PkgPath, d.fset, files, nil); pkg != nil {
+		l.pkg.Types = pkg
+	}
 }
 
 // line returns line n (from 1) of content.

@@ -36,10 +36,11 @@ func main() { _ = NewSpine(memory.New()) }
 // Generated code that does not compile is an internal error, at its line.
 func TestVerifyRejectsBrokenOutput(t *testing.T) {
 	dir := gentest.NewModule(t, map[string][]byte{"a.go": []byte("package main\n\nfunc main() {}\n")})
-	pkgs, fset, err := load(Config{Dir: dir, Env: gentest.Env()})
+	pkgs, src, fset, err := load(Config{Dir: dir, Env: gentest.Env()})
 	if err != nil || len(pkgs) != 1 {
 		t.Fatalf("load: %v, %d packages", err, len(pkgs))
 	}
+	src.check(pkgs[0])
 	d := &diags{fset: fset}
 	verify(pkgs[0], []byte(Header+"\n\npackage main\n\nfunc main() {}\n"), d)
 	if len(d.list) != 1 || d.list[0].Severity != Error || d.list[0].Format("") != pkgs[0].output+":5:6: "+d.list[0].Msg ||

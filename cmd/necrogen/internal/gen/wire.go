@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// checkWire reports, for every payload type, what would not survive the
+// checkWire reports, for every payload type of the package (those of other
+// packages are checked where they are declared), what would not survive the
 // trip through JSON that the Redis backend makes while the memory backend
 // passes the Go value as it is: an error where a field cannot be encoded (or
 // decoded) at all, a warning where data is dropped or comes back as another
@@ -17,7 +18,7 @@ import (
 func checkWire(m *pkgModel, d *diags) {
 	w := &wireChecker{pkg: m.Types, d: d, seen: map[types.Type]bool{}}
 	for _, e := range m.Events {
-		if e.Type != nil {
+		if e.Type != nil && !m.foreign(e) {
 			w.walk(e.Type.Type(), wirePath{payload: e.Type.Name(), pos: e.Type.Pos()})
 		}
 	}
