@@ -336,3 +336,26 @@ func FuzzDecodeEventMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// The payload policy: a field the handler's type does not know is ignored,
+// so that a producer can add a field before its consumers know it; a null
+// or non-object payload for a struct type is an error, never a zero value.
+func TestPayloadPolicy(t *testing.T) {
+	ev, _ := runtime.NewEvent("ORDER", 0)
+	ev.Payload = json.RawMessage(`{"name":"x","count":2,"added_later":{"a":[1]}}`)
+	got, err := runtime.Payload[order](ev)
+	if err != nil || got.Name != "x" || got.Count != 2 {
+		t.Fatalf("payload with an unknown field: %+v, %v; want it decoded, the field ignored", got, err)
+	}
+	for _, bad := range []string{`null`, ` null `, `"x"`, `[1]`, `7`} {
+		ev.Payload = json.RawMessage(bad)
+		if _, err := runtime.Payload[order](ev); !errors.Is(err, runtime.ErrPayloadType) {
+			t.Errorf("payload %s for a struct: %v, want an error matching ErrPayloadType", bad, err)
+		}
+	}
+	// A null is fine where the Go value can be nil.
+	ev.Payload = json.RawMessage(`null`)
+	if tags, err := runtime.Payload[[]string](ev); err != nil || tags != nil {
+		t.Fatalf("null for a slice payload: %v, %v; want nil", tags, err)
+	}
+}
