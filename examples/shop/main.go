@@ -33,6 +33,8 @@ import (
 	"github.com/necrostack/necrostack/examples/shop/shipping"
 	"github.com/necrostack/necrostack/runtime"
 	"github.com/necrostack/necrostack/runtime/memory"
+	"github.com/necrostack/necrostack/runtime/otelnecro"
+	"github.com/necrostack/necrostack/runtime/otelnecro/otelprom"
 	"github.com/necrostack/necrostack/runtime/redisstream"
 )
 
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	only := fs.String("service", "", "run only this service until interrupted: notifications, orders, payments or shipping (-backend redis)")
 	place := fs.Bool("place", false, "place the orders on the bus and exit (-backend redis)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for every order's story")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (such as :9090); with every service in this process, keep serving after the run until interrupted")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -112,6 +115,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}}
 	opts := []runtime.Option{runtime.WithLogger(logger), runtime.WithStartAt(runtime.StartOldest)}
+	if *metricsAddr != "" {
+		metrics, err := otelprom.Serve(*metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "shop: -metrics-addr: %v\n", err)
+			return 2
+		}
+		defer metrics.Close(context.Background())
+		if *only == "" {
+			defer holdMetrics(ctx, stderr, metrics.URL())
+		} else {
+			fmt.Fprintf(stderr, "shop: serving metrics at %s\n", metrics.URL())
+		}
+		opts = append(opts, otelnecro.Options(otelnecro.WithMeterProvider(metrics.MeterProvider()))...)
+	}
 	services := map[string]service{
 		"notifications": notifications.NewSpine(bus, notifier, opts...),
 		"orders":        orders.NewSpine(bus, opts...),
@@ -179,6 +196,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	notifier.WriteStories(stdout)
 	fmt.Fprintln(stdout, "🕯  The shop closes.")
 	return 0
+}
+
+// holdMetrics keeps the metrics served after the run, until ctx ends (Ctrl-C).
+func holdMetrics(ctx context.Context, stderr io.Writer, url string) {
+	fmt.Fprintf(stderr, "shop: serving metrics at %s until interrupted\n", url)
+	<-ctx.Done()
 }
 
 // placeOrders returns the orders a seed places.
