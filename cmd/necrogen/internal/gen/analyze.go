@@ -65,6 +65,7 @@ func analyze(l *loaded, d *diags) *pkgModel {
 	if len(m.Handlers) > 0 {
 		a.checkReferencedFiles()
 		checkWire(m, d)
+		m.codecs = planCodecs(m, a.user, d)
 		m.names = assignNames(m, a.user, d)
 	}
 	return m

@@ -32,6 +32,7 @@ func emit(m *pkgModel) ([]byte, error) {
 	e.adapters()
 	e.helpers()
 	e.routes()
+	e.codecs()
 
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {
