@@ -2,6 +2,7 @@ package codecfuzz
 
 import (
 	"encoding/json"
+	"flag"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -34,17 +35,22 @@ func encode[T any](t testing.TB, g *codeccheck.Gen) []byte {
 	return data
 }
 
+var (
+	values = flag.Int("codec.values", 400, "random values per payload type for TestCodecsMatchEncodingJSON")
+	seed   = flag.Uint64("codec.seed", 1, "seed of TestCodecsMatchEncodingJSON")
+)
+
 // TestCodecsMatchEncodingJSON encodes random values of every payload type
 // and decodes their encodings and mutations of them, with the generated
 // codec and with encoding/json.
 func TestCodecsMatchEncodingJSON(t *testing.T) {
-	n := 400
+	n := *values
 	if testing.Short() {
 		n = 50
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
-			st := c.check(t, 1, n, 8)
+			st := c.check(t, *seed, n, 8)
 			t.Logf("%s: %v", c.name, st)
 			if st.Encodings < n/4 || st.Accepted < st.Encodings/4 {
 				t.Errorf("too few values encoded or inputs accepted to be a test: %v", st)

@@ -8,6 +8,7 @@ package codecfuzz
 //go:generate go tool necrogen
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -236,15 +237,16 @@ func formatDeg(f float64) string {
 // Code is a text-marshalled type, usable as a map key.
 type Code struct{ A, B byte }
 
-// MarshalText writes the two letters.
-func (c Code) MarshalText() ([]byte, error) { return []byte{'a' + c.A%26, 'a' + c.B%26}, nil }
+// MarshalText writes the two bytes in hex.
+func (c Code) MarshalText() ([]byte, error) { return hex.AppendEncode(nil, []byte{c.A, c.B}), nil }
 
-// UnmarshalText reads two letters.
+// UnmarshalText reads what MarshalText writes.
 func (c *Code) UnmarshalText(b []byte) error {
-	if len(b) != 2 {
-		return errors.New("code: want two letters")
+	d, err := hex.DecodeString(string(b))
+	if err != nil || len(d) != 2 {
+		return errors.New("code: want four hex digits")
 	}
-	c.A, c.B = b[0]-'a', b[1]-'a'
+	c.A, c.B = d[0], d[1]
 	return nil
 }
 

@@ -131,6 +131,18 @@ type codecPlan struct {
 // empty reports whether the plan generates nothing.
 func (p *codecPlan) empty() bool { return p == nil || len(p.payloads) == 0 && len(p.skipped) == 0 }
 
+// generatesMethod reports whether a type error may be the use of a codec
+// method that the generated file declares: user code may call
+// AppendNecroJSON before necro_gen.go has it. (verify type-checks the
+// package again with the new file, and reports what is still wrong.)
+func (p *codecPlan) generatesMethod(msg string) bool {
+	if p == nil || len(p.payloads) == 0 {
+		return false
+	}
+	return strings.HasSuffix(msg, "has no field or method "+appendMethod+")") ||
+		strings.HasSuffix(msg, "has no field or method "+decodeMethod+")")
+}
+
 // planCodecs decides the codecs of the payload types declared in m's
 // package, and reports codec method names the user has taken on them.
 func planCodecs(m *pkgModel, user *userNames, d *diags) *codecPlan {
@@ -279,6 +291,9 @@ func (c *codecPlanner) node(t types.Type, direct bool) (*codecNode, error) {
 			return &codecNode{kind: ckTime, typ: t}, nil
 		case isNamed(named, "encoding/json", "Number"), customJSON(named) != "", named.TypeArgs().Len() > 0:
 			return json, nil
+		}
+		if _, ok := named.Underlying().(*types.Pointer); ok {
+			return json, nil // a named pointer type: the generated code could not allocate it without naming it
 		}
 		if _, ok := named.Underlying().(*types.Struct); ok {
 			if named.Obj().Pkg() != c.pkg {
