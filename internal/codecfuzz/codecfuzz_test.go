@@ -26,6 +26,7 @@ var checks = []struct {
 	{"Batch", codeccheck.Check[Batch], codeccheck.Decode[Batch], encode[Batch]},
 	{"Counts", codeccheck.Check[Counts], codeccheck.Decode[Counts], encode[Counts]},
 	{"PtrMarshals", codeccheck.Check[PtrMarshals], codeccheck.Decode[PtrMarshals], encode[PtrMarshals]},
+	{"Order", codeccheck.Check[Order], codeccheck.Decode[Order], encode[Order]},
 }
 
 func encode[T any](t testing.TB, g *codeccheck.Gen) []byte {

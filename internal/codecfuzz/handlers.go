@@ -34,3 +34,6 @@ func HandleSettable(Settable) {}
 
 //necro:listens PTR_MARSHALS
 func HandlePtrMarshals(PtrMarshals) {}
+
+//necro:listens ORDER
+func HandleOrder(Order) {}

@@ -19,6 +19,8 @@ const (
 	EventCustom = "CUSTOM"
 	// EventEmbedding is the event type of Embedding payloads.
 	EventEmbedding = "EMBEDDING"
+	// EventOrder is the event type of Order payloads.
+	EventOrder = "ORDER"
 	// EventPtrMarshals is the event type of PtrMarshals payloads.
 	EventPtrMarshals = "PTR_MARSHALS"
 	// EventScalars is the event type of Scalars payloads.
@@ -48,7 +50,7 @@ type Spine struct {
 // the organs.
 func NewSpine(backend runtime.Backend, opts ...runtime.Option) *Spine {
 	s := &Spine{}
-	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("codecfuzz"), runtime.WithTopics(EventBatch, EventContainers, EventCounts, EventCustom, EventEmbedding, EventPtrMarshals, EventScalars, EventSettable, EventStamp, EventTagged, EventTree)}, opts...)...)
+	s.runner = runtime.NewRunner(backend, s, append([]runtime.Option{runtime.WithService("codecfuzz"), runtime.WithTopics(EventBatch, EventContainers, EventCounts, EventCustom, EventEmbedding, EventOrder, EventPtrMarshals, EventScalars, EventSettable, EventStamp, EventTagged, EventTree)}, opts...)...)
 	return s
 }
 
@@ -140,6 +142,17 @@ func (s *Spine) Dispatch(ctx context.Context, in runtime.Event, out []runtime.Ev
 			})
 		}
 		return s.necroHandleEmbedding(ctx, in, p, out)
+	case EventOrder:
+		p, err := runtime.Payload[Order](in)
+		if err != nil {
+			return out, err
+		}
+		if s.runner.WrapsOrgans() {
+			return s.runner.CallOrgan(ctx, "HandleOrder", in, out, func(ctx context.Context, _ string, in runtime.Event, out []runtime.Event) ([]runtime.Event, error) {
+				return s.necroHandleOrder(ctx, in, p, out)
+			})
+		}
+		return s.necroHandleOrder(ctx, in, p, out)
 	case EventPtrMarshals:
 		p, err := runtime.Payload[PtrMarshals](in)
 		if err != nil {
@@ -299,6 +312,14 @@ func (s *Spine) necroHandlePtrMarshals(ctx context.Context, in runtime.Event, p 
 	return out, nil
 }
 
+// necroHandleOrder calls HandleOrder and appends what it emits to the events given; after a panic it returns them as they were.
+func (s *Spine) necroHandleOrder(ctx context.Context, in runtime.Event, p Order, out []runtime.Event) (emitted []runtime.Event, err error) {
+	emitted = out
+	defer runtime.Recover("HandleOrder", &err)
+	HandleOrder(p)
+	return out, nil
+}
+
 // NewBatchEvent returns a new BATCH event carrying the payload.
 func NewBatchEvent(p Batch) runtime.Event {
 	return runtime.MustNewEvent(EventBatch, p)
@@ -352,6 +373,17 @@ func NewEmbeddingEvent(p Embedding) runtime.Event {
 // after subscribing the Spine's service (see Subscribe).
 func (s *Spine) EmitEmbedding(ctx context.Context, p Embedding) error {
 	return s.runner.Emit(ctx, NewEmbeddingEvent(p))
+}
+
+// NewOrderEvent returns a new ORDER event carrying the payload.
+func NewOrderEvent(p Order) runtime.Event {
+	return runtime.MustNewEvent(EventOrder, p)
+}
+
+// EmitOrder publishes a new ORDER event carrying the payload on the Spine's bus,
+// after subscribing the Spine's service (see Subscribe).
+func (s *Spine) EmitOrder(ctx context.Context, p Order) error {
+	return s.runner.Emit(ctx, NewOrderEvent(p))
 }
 
 // NewPtrMarshalsEvent returns a new PTR_MARSHALS event carrying the payload.
@@ -448,6 +480,11 @@ func Routes() []runtime.Route {
 		EventType:   EventEmbedding,
 		Organ:       "HandleEmbedding",
 		PayloadType: "github.com/necrostack/necrostack/internal/codecfuzz.Embedding",
+	}, {
+		Emits:       nil,
+		EventType:   EventOrder,
+		Organ:       "HandleOrder",
+		PayloadType: "github.com/necrostack/necrostack/internal/codecfuzz.Order",
 	}, {
 		Emits:       nil,
 		EventType:   EventPtrMarshals,
@@ -738,6 +775,31 @@ func (p *PtrMarshals) DecodeNecroJSON(data []byte) error {
 		return runtime.NullPayloadError("codecfuzz.PtrMarshals")
 	}
 	necroReadPtrMarshals(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p Order) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOrder(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *Order) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("codecfuzz.Order")
+	}
+	necroReadOrder(r, p)
 	return r.End(p)
 }
 
@@ -2594,6 +2656,197 @@ func necroReadPtrMarshals(r *runtime.JSONReader, p *PtrMarshals) {
 			r.Value(&p.Ptr)
 		case 3:
 			r.Value(&p.Map)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrder appends the JSON encoding of *p, a Order, to w.
+func necroAppendOrder(w *runtime.JSONWriter, p *Order) {
+	w.Raw(`{"id":`)
+	w.String(p.ID)
+	w.Raw(`,"customer":`)
+	w.String(p.Customer)
+	w.Raw(`,"lines":`)
+	if p.Lines == nil {
+		w.Null()
+	} else {
+		w.Byte('[')
+		for i1 := range p.Lines {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			necroAppendOrderLine(w, &p.Lines[i1])
+		}
+		w.Byte(']')
+	}
+	if len(p.Tags) != 0 {
+		w.Raw(`,"tags":`)
+		if p.Tags == nil {
+			w.Null()
+		} else {
+			w.Byte('{')
+			for i1, k1 := range runtime.SortedKeys(p.Tags) {
+				if i1 > 0 {
+					w.Byte(',')
+				}
+				w.String(k1)
+				w.Byte(':')
+				x1 := p.Tags[k1]
+				w.String(x1)
+			}
+			w.Byte('}')
+		}
+	}
+	w.Raw(`,"placed":`)
+	w.Time(p.Placed)
+	if p.Note != nil {
+		w.Raw(`,"note":`)
+		if p.Note == nil {
+			w.Null()
+		} else {
+			w.String((*p.Note))
+		}
+	}
+	w.Raw(`,"total":`)
+	w.Float(p.Total, 64)
+	w.Raw(`,"paid":`)
+	w.Bool(p.Paid)
+	w.Byte('}')
+}
+
+// necroReadOrder decodes a JSON value from r into *p, a Order.
+func necroReadOrder(r *runtime.JSONReader, p *Order) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "id":
+			f = 1
+		case "customer":
+			f = 2
+		case "lines":
+			f = 3
+		case "tags":
+			f = 4
+		case "placed":
+			f = 5
+		case "note":
+			f = 6
+		case "total":
+			f = 7
+		case "paid":
+			f = 8
+		default:
+			switch string(r.FoldedKey()) {
+			case "ID":
+				f = 1
+			case "CUSTOMER":
+				f = 2
+			case "LINES":
+				f = 3
+			case "TAGS":
+				f = 4
+			case "PLACED":
+				f = 5
+			case "NOTE":
+				f = 6
+			case "TOTAL":
+				f = 7
+			case "PAID":
+				f = 8
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.ID)
+		case 2:
+			runtime.ReadString(r, &p.Customer)
+		case 3:
+			if r.Null() {
+				p.Lines = nil
+			} else if r.BeginArray() {
+				i1 := 0
+				for ; r.NextElem(i1); i1++ {
+					necroReadOrderLine(r, runtime.SliceElem(&p.Lines, i1))
+				}
+				runtime.SliceEnd(&p.Lines, i1)
+			}
+		case 4:
+			if r.Null() {
+				p.Tags = nil
+			} else if r.BeginObject() {
+				runtime.MakeMap(&p.Tags)
+				for i1 := 0; r.NextKey(i1); i1++ {
+					k1 := runtime.StringKey(p.Tags, r)
+					x1 := runtime.ZeroElem(p.Tags)
+					runtime.ReadString(r, &x1)
+					p.Tags[k1] = x1
+				}
+			}
+		case 5:
+			r.Time(&p.Placed)
+		case 6:
+			if r.Null() {
+				p.Note = nil
+			} else {
+				runtime.ReadString(r, runtime.Alloc(&p.Note))
+			}
+		case 7:
+			runtime.ReadFloat(r, &p.Total)
+		case 8:
+			runtime.ReadBool(r, &p.Paid)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrderLine appends the JSON encoding of *p, a OrderLine, to w.
+func necroAppendOrderLine(w *runtime.JSONWriter, p *OrderLine) {
+	w.Raw(`{"sku":`)
+	w.String(p.SKU)
+	w.Raw(`,"qty":`)
+	w.Int(int64(p.Qty))
+	w.Raw(`,"price":`)
+	w.Float(p.Price, 64)
+	w.Byte('}')
+}
+
+// necroReadOrderLine decodes a JSON value from r into *p, a OrderLine.
+func necroReadOrderLine(r *runtime.JSONReader, p *OrderLine) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "sku":
+			f = 1
+		case "qty":
+			f = 2
+		case "price":
+			f = 3
+		default:
+			switch string(r.FoldedKey()) {
+			case "SKU":
+				f = 1
+			case "QTY":
+				f = 2
+			case "PRICE":
+				f = 3
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.SKU)
+		case 2:
+			runtime.ReadInt(r, &p.Qty)
+		case 3:
+			runtime.ReadFloat(r, &p.Price)
 		default:
 			r.Skip()
 		}

@@ -294,3 +294,22 @@ type PtrMarshals struct {
 	Ptr  *PtrMarshal
 	Map  map[string]PtrMarshal
 }
+
+// Order is a realistic payload, for benchmarks.
+type Order struct {
+	ID       string            `json:"id"`
+	Customer string            `json:"customer"`
+	Lines    []OrderLine       `json:"lines"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Placed   time.Time         `json:"placed"`
+	Note     *string           `json:"note,omitempty"`
+	Total    float64           `json:"total"`
+	Paid     bool              `json:"paid"`
+}
+
+// OrderLine is a line of an Order.
+type OrderLine struct {
+	SKU   string  `json:"sku"`
+	Qty   int     `json:"qty"`
+	Price float64 `json:"price"`
+}
