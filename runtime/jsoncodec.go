@@ -108,19 +108,26 @@ func decodePayload[T any](data []byte, v *T) error {
 // payload into: most payloads fit, so it is the only allocation.
 const payloadBufSize = 128
 
+// ownAppender returns p's generated codec, if it has one of its own and is
+// not a nil pointer (which encodes as null).
+func ownAppender(p any) (jsonAppender, bool) {
+	a, ok := p.(jsonAppender)
+	if !ok {
+		return nil, false
+	}
+	info := ownCodec(reflect.TypeOf(p))
+	if !info.own || info.ptr && reflect.ValueOf(p).IsNil() {
+		return nil, false
+	}
+	return a, true
+}
+
 // encodePayload encodes p with its generated codec; ok is false when it has
 // none.
 func encodePayload(p any) (out []byte, ok bool, err error) {
-	a, isAppender := p.(jsonAppender)
-	if !isAppender {
+	a, ok := ownAppender(p)
+	if !ok {
 		return nil, false, nil
-	}
-	info := ownCodec(reflect.TypeOf(p))
-	if !info.own {
-		return nil, false, nil
-	}
-	if info.ptr && reflect.ValueOf(p).IsNil() {
-		return []byte("null"), true, nil
 	}
 	out, err = a.AppendNecroJSON(make([]byte, 0, payloadBufSize))
 	return out, true, err
@@ -593,29 +600,10 @@ func (r *JSONReader) begin(open byte) bool {
 // NextKey reads the key of the i-th member of an object (from 0) and the colon
 // after it, or the end of the object, when it returns false.
 func (r *JSONReader) NextKey(i int) bool {
-	c, ok := r.peek()
-	if !ok {
+	if !r.next(i, '}', "after object key:value pair") {
 		return false
 	}
-	if c == '}' && i == 0 {
-		r.p.pos++
-		r.depth--
-		return false
-	}
-	if i > 0 {
-		switch c {
-		case '}':
-			r.p.pos++
-			r.depth--
-			return false
-		case ',':
-			r.p.pos++
-			r.p.ws()
-		default:
-			r.fail(r.p.errAt("after object key:value pair"))
-			return false
-		}
-	}
+	r.p.ws()
 	if r.p.pos >= len(r.p.data) || r.p.data[r.p.pos] != '"' {
 		r.fail(r.p.errAt("looking for beginning of object key string"))
 		return false
@@ -633,6 +621,27 @@ func (r *JSONReader) NextKey(i int) bool {
 	r.p.pos++
 	r.key = key
 	return true
+}
+
+// next reads what comes before the i-th member or element of an object or
+// array (from 0): nothing or a comma; or its end, when it returns false.
+func (r *JSONReader) next(i int, closing byte, after string) bool {
+	c, ok := r.peek()
+	switch {
+	case !ok:
+		return false
+	case c == closing:
+		r.p.pos++
+		r.depth--
+		return false
+	case i == 0:
+		return true
+	case c == ',':
+		r.p.pos++
+		return true
+	}
+	r.fail(r.p.errAt(after))
+	return false
 }
 
 // Key returns the key NextKey read. It is valid until the next string is read.
@@ -672,31 +681,7 @@ func foldRune(r rune) rune {
 
 // NextElem reads what comes before the i-th element of an array (from 0):
 // nothing or a comma; or the end of the array, when it returns false.
-func (r *JSONReader) NextElem(i int) bool {
-	c, ok := r.peek()
-	if !ok {
-		return false
-	}
-	if c == ']' && i == 0 {
-		r.p.pos++
-		r.depth--
-		return false
-	}
-	if i > 0 {
-		switch c {
-		case ']':
-			r.p.pos++
-			r.depth--
-			return false
-		case ',':
-			r.p.pos++
-		default:
-			r.fail(r.p.errAt("after array element"))
-			return false
-		}
-	}
-	return true
-}
+func (r *JSONReader) NextElem(i int) bool { return r.next(i, ']', "after array element") }
 
 // Skip reads a value and ignores it: a member of an object that no field
 // takes, an element past the end of an array.
