@@ -5,6 +5,7 @@ import (
 	"flag"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/necrostack/necrostack/internal/codeccheck"
@@ -93,6 +94,14 @@ func TestDeepTree(t *testing.T) {
 		deep = append(deep, `{"Children":[`...)
 	}
 	codeccheck.Decode[Tree](t, deep) // too deep for encoding/json too
+	// encoding/json's limit is 10000 nested arrays and objects, in a field
+	// the codec decodes and in one it skips.
+	for n := 9998; n <= 10001; n++ {
+		nested := strings.Repeat("[", n) + strings.Repeat("]", n)
+		codeccheck.Decode[Tree](t, []byte(`{"unknown":`+nested+`}`))
+		codeccheck.Decode[Batch](t, []byte(`[`+nested[2:len(nested)-2]+`]`))
+		codeccheck.Decode[Tree](t, []byte(strings.Repeat(`{"Children":[`, n/2)+strings.Repeat("]}", n/2)))
+	}
 }
 
 // FuzzDecode decodes its input into every payload type, with the generated
