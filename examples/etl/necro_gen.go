@@ -360,54 +360,6 @@ func (p *DataTransformed) DecodeNecroJSON(data []byte) error {
 	return r.End(p)
 }
 
-// necroAppendTotals appends the JSON encoding of *p, a Totals, to w.
-func necroAppendTotals(w *runtime.JSONWriter, p *Totals) {
-	w.Raw(`{"orders":`)
-	w.Int(p.Orders)
-	w.Raw(`,"units":`)
-	w.Int(p.Units)
-	w.Raw(`,"revenue_cents":`)
-	w.Int(p.RevenueCents)
-	w.Byte('}')
-}
-
-// necroReadTotals decodes a JSON value from r into *p, a Totals.
-func necroReadTotals(r *runtime.JSONReader, p *Totals) {
-	if !r.BeginObject() {
-		return
-	}
-	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "orders":
-			f = 1
-		case "units":
-			f = 2
-		case "revenue_cents":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDERS":
-				f = 1
-			case "UNITS":
-				f = 2
-			case "REVENUE_CENTS":
-				f = 3
-			}
-		}
-		switch f {
-		case 1:
-			runtime.ReadInt(r, &p.Orders)
-		case 2:
-			runtime.ReadInt(r, &p.Units)
-		case 3:
-			runtime.ReadInt(r, &p.RevenueCents)
-		default:
-			r.Skip()
-		}
-	}
-}
-
 // necroAppendEtlStart appends the JSON encoding of *p, a EtlStart, to w.
 func necroAppendEtlStart(w *runtime.JSONWriter, p *EtlStart) {
 	w.Raw(`{"source":`)
@@ -847,6 +799,120 @@ func necroReadDataTransformed(r *runtime.JSONReader, p *DataTransformed) {
 	}
 }
 
+// necroAppendCursor appends the JSON encoding of *p, a Cursor, to w.
+func necroAppendCursor(w *runtime.JSONWriter, p *Cursor) {
+	w.Raw(`{"source":`)
+	w.String(p.Source)
+	w.Raw(`,"seq":`)
+	w.Int(int64(p.Seq))
+	w.Raw(`,"offset":`)
+	w.Int(p.Offset)
+	w.Raw(`,"line":`)
+	w.Int(int64(p.Line))
+	w.Raw(`,"batch_size":`)
+	w.Int(int64(p.BatchSize))
+	w.Raw(`,"columns":`)
+	necroAppendColumns(w, &p.Columns)
+	w.Byte('}')
+}
+
+// necroReadCursor decodes a JSON value from r into *p, a Cursor.
+func necroReadCursor(r *runtime.JSONReader, p *Cursor) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "source":
+			f = 1
+		case "seq":
+			f = 2
+		case "offset":
+			f = 3
+		case "line":
+			f = 4
+		case "batch_size":
+			f = 5
+		case "columns":
+			f = 6
+		default:
+			switch string(r.FoldedKey()) {
+			case "SOURCE":
+				f = 1
+			case "SEQ":
+				f = 2
+			case "OFFSET":
+				f = 3
+			case "LINE":
+				f = 4
+			case "BATCH_SIZE":
+				f = 5
+			case "COLUMNS":
+				f = 6
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Source)
+		case 2:
+			runtime.ReadInt(r, &p.Seq)
+		case 3:
+			runtime.ReadInt(r, &p.Offset)
+		case 4:
+			runtime.ReadInt(r, &p.Line)
+		case 5:
+			runtime.ReadInt(r, &p.BatchSize)
+		case 6:
+			necroReadColumns(r, &p.Columns)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendHeaderCheck appends the JSON encoding of *p, a HeaderCheck, to w.
+func necroAppendHeaderCheck(w *runtime.JSONWriter, p *HeaderCheck) {
+	w.Raw(`{"status":`)
+	w.String(string(p.Status))
+	if p.Detail != "" {
+		w.Raw(`,"detail":`)
+		w.String(p.Detail)
+	}
+	w.Byte('}')
+}
+
+// necroReadHeaderCheck decodes a JSON value from r into *p, a HeaderCheck.
+func necroReadHeaderCheck(r *runtime.JSONReader, p *HeaderCheck) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "status":
+			f = 1
+		case "detail":
+			f = 2
+		default:
+			switch string(r.FoldedKey()) {
+			case "STATUS":
+				f = 1
+			case "DETAIL":
+				f = 2
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Status)
+		case 2:
+			runtime.ReadString(r, &p.Detail)
+		default:
+			r.Skip()
+		}
+	}
+}
+
 // necroAppendColumns appends the JSON encoding of *p, a Columns, to w.
 func necroAppendColumns(w *runtime.JSONWriter, p *Columns) {
 	w.Raw(`{"region":`)
@@ -959,114 +1025,48 @@ func necroReadSale(r *runtime.JSONReader, p *Sale) {
 	}
 }
 
-// necroAppendCursor appends the JSON encoding of *p, a Cursor, to w.
-func necroAppendCursor(w *runtime.JSONWriter, p *Cursor) {
-	w.Raw(`{"source":`)
-	w.String(p.Source)
-	w.Raw(`,"seq":`)
-	w.Int(int64(p.Seq))
-	w.Raw(`,"offset":`)
-	w.Int(p.Offset)
-	w.Raw(`,"line":`)
-	w.Int(int64(p.Line))
-	w.Raw(`,"batch_size":`)
-	w.Int(int64(p.BatchSize))
-	w.Raw(`,"columns":`)
-	necroAppendColumns(w, &p.Columns)
+// necroAppendTotals appends the JSON encoding of *p, a Totals, to w.
+func necroAppendTotals(w *runtime.JSONWriter, p *Totals) {
+	w.Raw(`{"orders":`)
+	w.Int(p.Orders)
+	w.Raw(`,"units":`)
+	w.Int(p.Units)
+	w.Raw(`,"revenue_cents":`)
+	w.Int(p.RevenueCents)
 	w.Byte('}')
 }
 
-// necroReadCursor decodes a JSON value from r into *p, a Cursor.
-func necroReadCursor(r *runtime.JSONReader, p *Cursor) {
+// necroReadTotals decodes a JSON value from r into *p, a Totals.
+func necroReadTotals(r *runtime.JSONReader, p *Totals) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
 		var f int
 		switch string(r.Key()) {
-		case "source":
+		case "orders":
 			f = 1
-		case "seq":
+		case "units":
 			f = 2
-		case "offset":
+		case "revenue_cents":
 			f = 3
-		case "line":
-			f = 4
-		case "batch_size":
-			f = 5
-		case "columns":
-			f = 6
 		default:
 			switch string(r.FoldedKey()) {
-			case "SOURCE":
+			case "ORDERS":
 				f = 1
-			case "SEQ":
+			case "UNITS":
 				f = 2
-			case "OFFSET":
+			case "REVENUE_CENTS":
 				f = 3
-			case "LINE":
-				f = 4
-			case "BATCH_SIZE":
-				f = 5
-			case "COLUMNS":
-				f = 6
 			}
 		}
 		switch f {
 		case 1:
-			runtime.ReadString(r, &p.Source)
+			runtime.ReadInt(r, &p.Orders)
 		case 2:
-			runtime.ReadInt(r, &p.Seq)
+			runtime.ReadInt(r, &p.Units)
 		case 3:
-			runtime.ReadInt(r, &p.Offset)
-		case 4:
-			runtime.ReadInt(r, &p.Line)
-		case 5:
-			runtime.ReadInt(r, &p.BatchSize)
-		case 6:
-			necroReadColumns(r, &p.Columns)
-		default:
-			r.Skip()
-		}
-	}
-}
-
-// necroAppendHeaderCheck appends the JSON encoding of *p, a HeaderCheck, to w.
-func necroAppendHeaderCheck(w *runtime.JSONWriter, p *HeaderCheck) {
-	w.Raw(`{"status":`)
-	w.String(string(p.Status))
-	if p.Detail != "" {
-		w.Raw(`,"detail":`)
-		w.String(p.Detail)
-	}
-	w.Byte('}')
-}
-
-// necroReadHeaderCheck decodes a JSON value from r into *p, a HeaderCheck.
-func necroReadHeaderCheck(r *runtime.JSONReader, p *HeaderCheck) {
-	if !r.BeginObject() {
-		return
-	}
-	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "status":
-			f = 1
-		case "detail":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "STATUS":
-				f = 1
-			case "DETAIL":
-				f = 2
-			}
-		}
-		switch f {
-		case 1:
-			runtime.ReadString(r, &p.Status)
-		case 2:
-			runtime.ReadString(r, &p.Detail)
+			runtime.ReadInt(r, &p.RevenueCents)
 		default:
 			r.Skip()
 		}

@@ -160,7 +160,13 @@ func planCodecs(m *pkgModel, user *userNames, d *diags) *codecPlan {
 			local = append(local, e.Type)
 		}
 	}
-	slices.SortFunc(local, func(a, b *types.TypeName) int { return cmp.Compare(a.Pos(), b.Pos()) })
+	// In declaration order: file name, then offset (token.Pos values depend
+	// on the order files were parsed in).
+	byPosition := func(a, b types.Object) int {
+		pa, pb := d.fset.Position(a.Pos()), d.fset.Position(b.Pos())
+		return cmp.Or(cmp.Compare(pa.Filename, pb.Filename), cmp.Compare(pa.Offset, pb.Offset))
+	}
+	slices.SortFunc(local, func(a, b *types.TypeName) int { return byPosition(a, b) })
 	for _, tn := range local {
 		if checkCodecNames(tn, user, d) {
 			continue
@@ -209,7 +215,7 @@ func planCodecs(m *pkgModel, user *userNames, d *diags) *codecPlan {
 	for s := range used {
 		plan.structs = append(plan.structs, s)
 	}
-	slices.SortFunc(plan.structs, func(a, b *structCodec) int { return cmp.Compare(a.named.Obj().Pos(), b.named.Obj().Pos()) })
+	slices.SortFunc(plan.structs, func(a, b *structCodec) int { return byPosition(a.named.Obj(), b.named.Obj()) })
 	if plan.empty() {
 		return nil
 	}
