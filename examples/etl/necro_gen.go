@@ -255,3 +255,820 @@ func Routes() []runtime.Route {
 		PayloadType: "github.com/necrostack/necrostack/examples/etl.RawDataLoaded",
 	}}
 }
+
+// JSON codecs of the payload types: encoding/json's encoding and decoding, without
+// reflection. The runtime uses them on the wire (runtime.Payload, Event.AppendJSON).
+const _ = runtime.SupportPackageIsVersion2
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p EtlStart) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendEtlStart(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *EtlStart) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.EtlStart")
+	}
+	necroReadEtlStart(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p RawDataLoaded) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendRawDataLoaded(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *RawDataLoaded) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.RawDataLoaded")
+	}
+	necroReadRawDataLoaded(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p DataCleaned) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendDataCleaned(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *DataCleaned) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.DataCleaned")
+	}
+	necroReadDataCleaned(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p DataTransformed) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendDataTransformed(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *DataTransformed) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.DataTransformed")
+	}
+	necroReadDataTransformed(r, p)
+	return r.End(p)
+}
+
+// necroAppendEtlStart appends the JSON encoding of *p, a EtlStart, to w.
+func necroAppendEtlStart(w *runtime.JSONWriter, p *EtlStart) {
+	w.Raw(`{"source":`)
+	w.String(p.Source)
+	w.Raw(`,"batch_size":`)
+	w.Int(int64(p.BatchSize))
+	w.Byte('}')
+}
+
+// necroReadEtlStart decodes a JSON value from r into *p, a EtlStart.
+func necroReadEtlStart(r *runtime.JSONReader, p *EtlStart) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "source":
+			f = 1
+		case "batch_size":
+			f = 2
+		default:
+			switch string(r.FoldedKey()) {
+			case "SOURCE":
+				f = 1
+			case "BATCH_SIZE":
+				f = 2
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Source)
+		case 2:
+			runtime.ReadInt(r, &p.BatchSize)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendBatchInfo appends the JSON encoding of *p, a BatchInfo, to w.
+func necroAppendBatchInfo(w *runtime.JSONWriter, p *BatchInfo) {
+	w.Raw(`{"source":`)
+	w.String(p.Source)
+	w.Raw(`,"seq":`)
+	w.Int(int64(p.Seq))
+	w.Raw(`,"last":`)
+	w.Bool(p.Last)
+	if p.Header != nil {
+		w.Raw(`,"header":`)
+		if p.Header == nil {
+			w.Null()
+		} else {
+			necroAppendHeaderCheck(w, p.Header)
+		}
+	}
+	if p.Failure != "" {
+		w.Raw(`,"failure":`)
+		w.String(p.Failure)
+	}
+	w.Byte('}')
+}
+
+// necroReadBatchInfo decodes a JSON value from r into *p, a BatchInfo.
+func necroReadBatchInfo(r *runtime.JSONReader, p *BatchInfo) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "source":
+			f = 1
+		case "seq":
+			f = 2
+		case "last":
+			f = 3
+		case "header":
+			f = 4
+		case "failure":
+			f = 5
+		default:
+			switch string(r.FoldedKey()) {
+			case "SOURCE":
+				f = 1
+			case "SEQ":
+				f = 2
+			case "LAST":
+				f = 3
+			case "HEADER":
+				f = 4
+			case "FAILURE":
+				f = 5
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Source)
+		case 2:
+			runtime.ReadInt(r, &p.Seq)
+		case 3:
+			runtime.ReadBool(r, &p.Last)
+		case 4:
+			if r.Null() {
+				p.Header = nil
+			} else {
+				necroReadHeaderCheck(r, runtime.Alloc(&p.Header))
+			}
+		case 5:
+			runtime.ReadString(r, &p.Failure)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendRawRecord appends the JSON encoding of *p, a RawRecord, to w.
+func necroAppendRawRecord(w *runtime.JSONWriter, p *RawRecord) {
+	w.Raw(`{"line":`)
+	w.Int(int64(p.Line))
+	w.Raw(`,"fields":`)
+	if p.Fields == nil {
+		w.Null()
+	} else {
+		w.Byte('[')
+		for i1 := range p.Fields {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			w.String(p.Fields[i1])
+		}
+		w.Byte(']')
+	}
+	w.Byte('}')
+}
+
+// necroReadRawRecord decodes a JSON value from r into *p, a RawRecord.
+func necroReadRawRecord(r *runtime.JSONReader, p *RawRecord) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "line":
+			f = 1
+		case "fields":
+			f = 2
+		default:
+			switch string(r.FoldedKey()) {
+			case "LINE":
+				f = 1
+			case "FIELDS":
+				f = 2
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Line)
+		case 2:
+			if r.Null() {
+				p.Fields = nil
+			} else if r.BeginArray() {
+				i1 := 0
+				for ; r.NextElem(i1); i1++ {
+					runtime.ReadString(r, runtime.SliceElem(&p.Fields, i1))
+				}
+				runtime.SliceEnd(&p.Fields, i1)
+			}
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendRawDataLoaded appends the JSON encoding of *p, a RawDataLoaded, to w.
+func necroAppendRawDataLoaded(w *runtime.JSONWriter, p *RawDataLoaded) {
+	w.Raw(`{"batch":`)
+	necroAppendBatchInfo(w, &p.Batch)
+	w.Raw(`,"columns":`)
+	necroAppendColumns(w, &p.Columns)
+	w.Raw(`,"records":`)
+	if p.Records == nil {
+		w.Null()
+	} else {
+		w.Byte('[')
+		for i1 := range p.Records {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			necroAppendRawRecord(w, &p.Records[i1])
+		}
+		w.Byte(']')
+	}
+	w.Raw(`,"rejected":`)
+	w.Value(p.Rejected)
+	if p.Next != nil {
+		w.Raw(`,"next":`)
+		if p.Next == nil {
+			w.Null()
+		} else {
+			necroAppendCursor(w, p.Next)
+		}
+	}
+	w.Byte('}')
+}
+
+// necroReadRawDataLoaded decodes a JSON value from r into *p, a RawDataLoaded.
+func necroReadRawDataLoaded(r *runtime.JSONReader, p *RawDataLoaded) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "batch":
+			f = 1
+		case "columns":
+			f = 2
+		case "records":
+			f = 3
+		case "rejected":
+			f = 4
+		case "next":
+			f = 5
+		default:
+			switch string(r.FoldedKey()) {
+			case "BATCH":
+				f = 1
+			case "COLUMNS":
+				f = 2
+			case "RECORDS":
+				f = 3
+			case "REJECTED":
+				f = 4
+			case "NEXT":
+				f = 5
+			}
+		}
+		switch f {
+		case 1:
+			necroReadBatchInfo(r, &p.Batch)
+		case 2:
+			necroReadColumns(r, &p.Columns)
+		case 3:
+			if r.Null() {
+				p.Records = nil
+			} else if r.BeginArray() {
+				i1 := 0
+				for ; r.NextElem(i1); i1++ {
+					necroReadRawRecord(r, runtime.SliceElem(&p.Records, i1))
+				}
+				runtime.SliceEnd(&p.Records, i1)
+			}
+		case 4:
+			r.Value(&p.Rejected)
+		case 5:
+			if r.Null() {
+				p.Next = nil
+			} else {
+				necroReadCursor(r, runtime.Alloc(&p.Next))
+			}
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendDataCleaned appends the JSON encoding of *p, a DataCleaned, to w.
+func necroAppendDataCleaned(w *runtime.JSONWriter, p *DataCleaned) {
+	w.Raw(`{"batch":`)
+	necroAppendBatchInfo(w, &p.Batch)
+	w.Raw(`,"sales":`)
+	if p.Sales == nil {
+		w.Null()
+	} else {
+		w.Byte('[')
+		for i1 := range p.Sales {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			necroAppendSale(w, &p.Sales[i1])
+		}
+		w.Byte(']')
+	}
+	w.Raw(`,"rejected":`)
+	w.Value(p.Rejected)
+	w.Byte('}')
+}
+
+// necroReadDataCleaned decodes a JSON value from r into *p, a DataCleaned.
+func necroReadDataCleaned(r *runtime.JSONReader, p *DataCleaned) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "batch":
+			f = 1
+		case "sales":
+			f = 2
+		case "rejected":
+			f = 3
+		default:
+			switch string(r.FoldedKey()) {
+			case "BATCH":
+				f = 1
+			case "SALES":
+				f = 2
+			case "REJECTED":
+				f = 3
+			}
+		}
+		switch f {
+		case 1:
+			necroReadBatchInfo(r, &p.Batch)
+		case 2:
+			if r.Null() {
+				p.Sales = nil
+			} else if r.BeginArray() {
+				i1 := 0
+				for ; r.NextElem(i1); i1++ {
+					necroReadSale(r, runtime.SliceElem(&p.Sales, i1))
+				}
+				runtime.SliceEnd(&p.Sales, i1)
+			}
+		case 3:
+			r.Value(&p.Rejected)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendDataTransformed appends the JSON encoding of *p, a DataTransformed, to w.
+func necroAppendDataTransformed(w *runtime.JSONWriter, p *DataTransformed) {
+	w.Raw(`{"batch":`)
+	necroAppendBatchInfo(w, &p.Batch)
+	w.Raw(`,"by_region":`)
+	if p.ByRegion == nil {
+		w.Null()
+	} else {
+		w.Byte('{')
+		for i1, k1 := range runtime.SortedKeys(p.ByRegion) {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			w.String(k1)
+			w.Byte(':')
+			x1 := p.ByRegion[k1]
+			necroAppendTotals(w, &x1)
+		}
+		w.Byte('}')
+	}
+	w.Raw(`,"by_product":`)
+	if p.ByProduct == nil {
+		w.Null()
+	} else {
+		w.Byte('{')
+		for i1, k1 := range runtime.SortedKeys(p.ByProduct) {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			w.String(k1)
+			w.Byte(':')
+			x1 := p.ByProduct[k1]
+			necroAppendTotals(w, &x1)
+		}
+		w.Byte('}')
+	}
+	w.Raw(`,"rejected":`)
+	w.Value(p.Rejected)
+	w.Byte('}')
+}
+
+// necroReadDataTransformed decodes a JSON value from r into *p, a DataTransformed.
+func necroReadDataTransformed(r *runtime.JSONReader, p *DataTransformed) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "batch":
+			f = 1
+		case "by_region":
+			f = 2
+		case "by_product":
+			f = 3
+		case "rejected":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "BATCH":
+				f = 1
+			case "BY_REGION":
+				f = 2
+			case "BY_PRODUCT":
+				f = 3
+			case "REJECTED":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			necroReadBatchInfo(r, &p.Batch)
+		case 2:
+			if r.Null() {
+				p.ByRegion = nil
+			} else if r.BeginObject() {
+				runtime.MakeMap(&p.ByRegion)
+				for i1 := 0; r.NextKey(i1); i1++ {
+					k1 := runtime.StringKey(p.ByRegion, r)
+					x1 := runtime.ZeroElem(p.ByRegion)
+					necroReadTotals(r, &x1)
+					p.ByRegion[k1] = x1
+				}
+			}
+		case 3:
+			if r.Null() {
+				p.ByProduct = nil
+			} else if r.BeginObject() {
+				runtime.MakeMap(&p.ByProduct)
+				for i1 := 0; r.NextKey(i1); i1++ {
+					k1 := runtime.StringKey(p.ByProduct, r)
+					x1 := runtime.ZeroElem(p.ByProduct)
+					necroReadTotals(r, &x1)
+					p.ByProduct[k1] = x1
+				}
+			}
+		case 4:
+			r.Value(&p.Rejected)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendCursor appends the JSON encoding of *p, a Cursor, to w.
+func necroAppendCursor(w *runtime.JSONWriter, p *Cursor) {
+	w.Raw(`{"source":`)
+	w.String(p.Source)
+	w.Raw(`,"seq":`)
+	w.Int(int64(p.Seq))
+	w.Raw(`,"offset":`)
+	w.Int(p.Offset)
+	w.Raw(`,"line":`)
+	w.Int(int64(p.Line))
+	w.Raw(`,"batch_size":`)
+	w.Int(int64(p.BatchSize))
+	w.Raw(`,"columns":`)
+	necroAppendColumns(w, &p.Columns)
+	w.Byte('}')
+}
+
+// necroReadCursor decodes a JSON value from r into *p, a Cursor.
+func necroReadCursor(r *runtime.JSONReader, p *Cursor) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "source":
+			f = 1
+		case "seq":
+			f = 2
+		case "offset":
+			f = 3
+		case "line":
+			f = 4
+		case "batch_size":
+			f = 5
+		case "columns":
+			f = 6
+		default:
+			switch string(r.FoldedKey()) {
+			case "SOURCE":
+				f = 1
+			case "SEQ":
+				f = 2
+			case "OFFSET":
+				f = 3
+			case "LINE":
+				f = 4
+			case "BATCH_SIZE":
+				f = 5
+			case "COLUMNS":
+				f = 6
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Source)
+		case 2:
+			runtime.ReadInt(r, &p.Seq)
+		case 3:
+			runtime.ReadInt(r, &p.Offset)
+		case 4:
+			runtime.ReadInt(r, &p.Line)
+		case 5:
+			runtime.ReadInt(r, &p.BatchSize)
+		case 6:
+			necroReadColumns(r, &p.Columns)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendHeaderCheck appends the JSON encoding of *p, a HeaderCheck, to w.
+func necroAppendHeaderCheck(w *runtime.JSONWriter, p *HeaderCheck) {
+	w.Raw(`{"status":`)
+	w.String(string(p.Status))
+	if p.Detail != "" {
+		w.Raw(`,"detail":`)
+		w.String(p.Detail)
+	}
+	w.Byte('}')
+}
+
+// necroReadHeaderCheck decodes a JSON value from r into *p, a HeaderCheck.
+func necroReadHeaderCheck(r *runtime.JSONReader, p *HeaderCheck) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "status":
+			f = 1
+		case "detail":
+			f = 2
+		default:
+			switch string(r.FoldedKey()) {
+			case "STATUS":
+				f = 1
+			case "DETAIL":
+				f = 2
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Status)
+		case 2:
+			runtime.ReadString(r, &p.Detail)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendColumns appends the JSON encoding of *p, a Columns, to w.
+func necroAppendColumns(w *runtime.JSONWriter, p *Columns) {
+	w.Raw(`{"region":`)
+	w.Int(int64(p.Region))
+	w.Raw(`,"product":`)
+	w.Int(int64(p.Product))
+	w.Raw(`,"units":`)
+	w.Int(int64(p.Units))
+	w.Raw(`,"unit_price":`)
+	w.Int(int64(p.UnitPrice))
+	w.Byte('}')
+}
+
+// necroReadColumns decodes a JSON value from r into *p, a Columns.
+func necroReadColumns(r *runtime.JSONReader, p *Columns) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "region":
+			f = 1
+		case "product":
+			f = 2
+		case "units":
+			f = 3
+		case "unit_price":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "REGION":
+				f = 1
+			case "PRODUCT":
+				f = 2
+			case "UNITS":
+				f = 3
+			case "UNIT_PRICE":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Region)
+		case 2:
+			runtime.ReadInt(r, &p.Product)
+		case 3:
+			runtime.ReadInt(r, &p.Units)
+		case 4:
+			runtime.ReadInt(r, &p.UnitPrice)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendSale appends the JSON encoding of *p, a Sale, to w.
+func necroAppendSale(w *runtime.JSONWriter, p *Sale) {
+	w.Raw(`{"region":`)
+	w.String(p.Region)
+	w.Raw(`,"product":`)
+	w.String(p.Product)
+	w.Raw(`,"units":`)
+	w.Int(p.Units)
+	w.Raw(`,"unit_price_cents":`)
+	w.Int(p.UnitPriceCents)
+	w.Byte('}')
+}
+
+// necroReadSale decodes a JSON value from r into *p, a Sale.
+func necroReadSale(r *runtime.JSONReader, p *Sale) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "region":
+			f = 1
+		case "product":
+			f = 2
+		case "units":
+			f = 3
+		case "unit_price_cents":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "REGION":
+				f = 1
+			case "PRODUCT":
+				f = 2
+			case "UNITS":
+				f = 3
+			case "UNIT_PRICE_CENTS":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.Region)
+		case 2:
+			runtime.ReadString(r, &p.Product)
+		case 3:
+			runtime.ReadInt(r, &p.Units)
+		case 4:
+			runtime.ReadInt(r, &p.UnitPriceCents)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendTotals appends the JSON encoding of *p, a Totals, to w.
+func necroAppendTotals(w *runtime.JSONWriter, p *Totals) {
+	w.Raw(`{"orders":`)
+	w.Int(p.Orders)
+	w.Raw(`,"units":`)
+	w.Int(p.Units)
+	w.Raw(`,"revenue_cents":`)
+	w.Int(p.RevenueCents)
+	w.Byte('}')
+}
+
+// necroReadTotals decodes a JSON value from r into *p, a Totals.
+func necroReadTotals(r *runtime.JSONReader, p *Totals) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "orders":
+			f = 1
+		case "units":
+			f = 2
+		case "revenue_cents":
+			f = 3
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDERS":
+				f = 1
+			case "UNITS":
+				f = 2
+			case "REVENUE_CENTS":
+				f = 3
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Orders)
+		case 2:
+			runtime.ReadInt(r, &p.Units)
+		case 3:
+			runtime.ReadInt(r, &p.RevenueCents)
+		default:
+			r.Skip()
+		}
+	}
+}

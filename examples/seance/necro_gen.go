@@ -237,3 +237,387 @@ func Routes() []runtime.Route {
 		PayloadType: "github.com/necrostack/necrostack/examples/seance.SummonRitual",
 	}}
 }
+
+// JSON codecs of the payload types: encoding/json's encoding and decoding, without
+// reflection. The runtime uses them on the wire (runtime.Payload, Event.AppendJSON).
+const _ = runtime.SupportPackageIsVersion2
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p SummonRitual) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendSummonRitual(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *SummonRitual) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.SummonRitual")
+	}
+	necroReadSummonRitual(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p SpiritAppeared) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendSpiritAppeared(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *SpiritAppeared) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.SpiritAppeared")
+	}
+	necroReadSpiritAppeared(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p AnswerGenerated) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendAnswerGenerated(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *AnswerGenerated) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.AnswerGenerated")
+	}
+	necroReadAnswerGenerated(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p OmenRevealed) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOmenRevealed(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *OmenRevealed) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("main.OmenRevealed")
+	}
+	necroReadOmenRevealed(r, p)
+	return r.End(p)
+}
+
+// necroAppendSummonRitual appends the JSON encoding of *p, a SummonRitual, to w.
+func necroAppendSummonRitual(w *runtime.JSONWriter, p *SummonRitual) {
+	w.Raw(`{"ritual":`)
+	w.Int(int64(p.Ritual))
+	w.Raw(`,"medium":`)
+	w.String(p.Medium)
+	w.Raw(`,"spirit":`)
+	w.String(p.Spirit)
+	w.Raw(`,"question":`)
+	w.String(p.Question)
+	w.Byte('}')
+}
+
+// necroReadSummonRitual decodes a JSON value from r into *p, a SummonRitual.
+func necroReadSummonRitual(r *runtime.JSONReader, p *SummonRitual) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "ritual":
+			f = 1
+		case "medium":
+			f = 2
+		case "spirit":
+			f = 3
+		case "question":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "RITUAL":
+				f = 1
+			case "MEDIUM":
+				f = 2
+			case "SPIRIT":
+				f = 3
+			case "QUESTION":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Ritual)
+		case 2:
+			runtime.ReadString(r, &p.Medium)
+		case 3:
+			runtime.ReadString(r, &p.Spirit)
+		case 4:
+			runtime.ReadString(r, &p.Question)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendSpiritAppeared appends the JSON encoding of *p, a SpiritAppeared, to w.
+func necroAppendSpiritAppeared(w *runtime.JSONWriter, p *SpiritAppeared) {
+	w.Raw(`{"ritual":`)
+	w.Int(int64(p.Ritual))
+	w.Raw(`,"medium":`)
+	w.String(p.Medium)
+	w.Raw(`,"spirit":`)
+	w.String(p.Spirit)
+	w.Raw(`,"mood":`)
+	w.String(p.Mood)
+	w.Raw(`,"question":`)
+	w.String(p.Question)
+	w.Byte('}')
+}
+
+// necroReadSpiritAppeared decodes a JSON value from r into *p, a SpiritAppeared.
+func necroReadSpiritAppeared(r *runtime.JSONReader, p *SpiritAppeared) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "ritual":
+			f = 1
+		case "medium":
+			f = 2
+		case "spirit":
+			f = 3
+		case "mood":
+			f = 4
+		case "question":
+			f = 5
+		default:
+			switch string(r.FoldedKey()) {
+			case "RITUAL":
+				f = 1
+			case "MEDIUM":
+				f = 2
+			case "SPIRIT":
+				f = 3
+			case "MOOD":
+				f = 4
+			case "QUESTION":
+				f = 5
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Ritual)
+		case 2:
+			runtime.ReadString(r, &p.Medium)
+		case 3:
+			runtime.ReadString(r, &p.Spirit)
+		case 4:
+			runtime.ReadString(r, &p.Mood)
+		case 5:
+			runtime.ReadString(r, &p.Question)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendAnswerGenerated appends the JSON encoding of *p, a AnswerGenerated, to w.
+func necroAppendAnswerGenerated(w *runtime.JSONWriter, p *AnswerGenerated) {
+	w.Raw(`{"ritual":`)
+	w.Int(int64(p.Ritual))
+	w.Raw(`,"medium":`)
+	w.String(p.Medium)
+	w.Raw(`,"spirit":`)
+	w.String(p.Spirit)
+	w.Raw(`,"mood":`)
+	w.String(p.Mood)
+	w.Raw(`,"question":`)
+	w.String(p.Question)
+	w.Raw(`,"answer":`)
+	w.String(p.Answer)
+	w.Byte('}')
+}
+
+// necroReadAnswerGenerated decodes a JSON value from r into *p, a AnswerGenerated.
+func necroReadAnswerGenerated(r *runtime.JSONReader, p *AnswerGenerated) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "ritual":
+			f = 1
+		case "medium":
+			f = 2
+		case "spirit":
+			f = 3
+		case "mood":
+			f = 4
+		case "question":
+			f = 5
+		case "answer":
+			f = 6
+		default:
+			switch string(r.FoldedKey()) {
+			case "RITUAL":
+				f = 1
+			case "MEDIUM":
+				f = 2
+			case "SPIRIT":
+				f = 3
+			case "MOOD":
+				f = 4
+			case "QUESTION":
+				f = 5
+			case "ANSWER":
+				f = 6
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Ritual)
+		case 2:
+			runtime.ReadString(r, &p.Medium)
+		case 3:
+			runtime.ReadString(r, &p.Spirit)
+		case 4:
+			runtime.ReadString(r, &p.Mood)
+		case 5:
+			runtime.ReadString(r, &p.Question)
+		case 6:
+			runtime.ReadString(r, &p.Answer)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOmenRevealed appends the JSON encoding of *p, a OmenRevealed, to w.
+func necroAppendOmenRevealed(w *runtime.JSONWriter, p *OmenRevealed) {
+	w.Raw(`{"ritual":`)
+	w.Int(int64(p.Ritual))
+	w.Raw(`,"medium":`)
+	w.String(p.Medium)
+	w.Raw(`,"spirit":`)
+	w.String(p.Spirit)
+	w.Raw(`,"mood":`)
+	w.String(p.Mood)
+	w.Raw(`,"question":`)
+	w.String(p.Question)
+	w.Raw(`,"answer":`)
+	w.String(p.Answer)
+	w.Raw(`,"omen":`)
+	w.String(p.Omen)
+	w.Raw(`,"severity":`)
+	w.Int(int64(p.Severity))
+	w.Byte('}')
+}
+
+// necroReadOmenRevealed decodes a JSON value from r into *p, a OmenRevealed.
+func necroReadOmenRevealed(r *runtime.JSONReader, p *OmenRevealed) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "ritual":
+			f = 1
+		case "medium":
+			f = 2
+		case "spirit":
+			f = 3
+		case "mood":
+			f = 4
+		case "question":
+			f = 5
+		case "answer":
+			f = 6
+		case "omen":
+			f = 7
+		case "severity":
+			f = 8
+		default:
+			switch string(r.FoldedKey()) {
+			case "RITUAL":
+				f = 1
+			case "MEDIUM":
+				f = 2
+			case "SPIRIT":
+				f = 3
+			case "MOOD":
+				f = 4
+			case "QUESTION":
+				f = 5
+			case "ANSWER":
+				f = 6
+			case "OMEN":
+				f = 7
+			case "SEVERITY":
+				f = 8
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Ritual)
+		case 2:
+			runtime.ReadString(r, &p.Medium)
+		case 3:
+			runtime.ReadString(r, &p.Spirit)
+		case 4:
+			runtime.ReadString(r, &p.Mood)
+		case 5:
+			runtime.ReadString(r, &p.Question)
+		case 6:
+			runtime.ReadString(r, &p.Answer)
+		case 7:
+			runtime.ReadString(r, &p.Omen)
+		case 8:
+			runtime.ReadInt(r, &p.Severity)
+		default:
+			r.Skip()
+		}
+	}
+}

@@ -46,3 +46,433 @@ func NewOrderShippedEvent(p OrderShipped) runtime.Event {
 func NewPaymentProcessedEvent(p PaymentProcessed) runtime.Event {
 	return runtime.MustNewEvent(EventPaymentProcessed, p)
 }
+
+// JSON codecs of the payload types: encoding/json's encoding and decoding, without
+// reflection. The runtime uses them on the wire (runtime.Payload, Event.AppendJSON).
+const _ = runtime.SupportPackageIsVersion2
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p OrderPlaced) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOrderPlaced(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *OrderPlaced) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("events.OrderPlaced")
+	}
+	necroReadOrderPlaced(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p PaymentProcessed) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendPaymentProcessed(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *PaymentProcessed) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("events.PaymentProcessed")
+	}
+	necroReadPaymentProcessed(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p OrderShipped) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOrderShipped(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *OrderShipped) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("events.OrderShipped")
+	}
+	necroReadOrderShipped(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p OrderCompleted) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOrderCompleted(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *OrderCompleted) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("events.OrderCompleted")
+	}
+	necroReadOrderCompleted(r, p)
+	return r.End(p)
+}
+
+// AppendNecroJSON appends the JSON encoding of the payload to dst: what json.Marshal
+// returns for it, byte for byte. After an error it returns dst as it was.
+func (p OrderCancelled) AppendNecroJSON(dst []byte) ([]byte, error) {
+	w0 := runtime.NewJSONWriter(dst)
+	w := &w0
+	necroAppendOrderCancelled(w, &p)
+	return w.End()
+}
+
+// DecodeNecroJSON decodes data into the payload: what json.Unmarshal does with the
+// same data and value, and the same error, except that null is an error: a payload is
+// never a zero value nobody sent.
+func (p *OrderCancelled) DecodeNecroJSON(data []byte) error {
+	r0 := runtime.NewJSONReader(data)
+	r := &r0
+	if r.Null() {
+		if err := r.End(p); err != nil {
+			return err
+		}
+		return runtime.NullPayloadError("events.OrderCancelled")
+	}
+	necroReadOrderCancelled(r, p)
+	return r.End(p)
+}
+
+// necroAppendItem appends the JSON encoding of *p, a Item, to w.
+func necroAppendItem(w *runtime.JSONWriter, p *Item) {
+	w.Raw(`{"sku":`)
+	w.String(p.SKU)
+	w.Raw(`,"qty":`)
+	w.Int(int64(p.Qty))
+	w.Raw(`,"price_cents":`)
+	w.Int(int64(p.PriceCents))
+	w.Byte('}')
+}
+
+// necroReadItem decodes a JSON value from r into *p, a Item.
+func necroReadItem(r *runtime.JSONReader, p *Item) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "sku":
+			f = 1
+		case "qty":
+			f = 2
+		case "price_cents":
+			f = 3
+		default:
+			switch string(r.FoldedKey()) {
+			case "SKU":
+				f = 1
+			case "QTY":
+				f = 2
+			case "PRICE_CENTS":
+				f = 3
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadString(r, &p.SKU)
+		case 2:
+			runtime.ReadInt(r, &p.Qty)
+		case 3:
+			runtime.ReadInt(r, &p.PriceCents)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrderPlaced appends the JSON encoding of *p, a OrderPlaced, to w.
+func necroAppendOrderPlaced(w *runtime.JSONWriter, p *OrderPlaced) {
+	w.Raw(`{"order":`)
+	w.Int(int64(p.Order))
+	w.Raw(`,"customer":`)
+	w.String(p.Customer)
+	w.Raw(`,"items":`)
+	if p.Items == nil {
+		w.Null()
+	} else {
+		w.Byte('[')
+		for i1 := range p.Items {
+			if i1 > 0 {
+				w.Byte(',')
+			}
+			necroAppendItem(w, &p.Items[i1])
+		}
+		w.Byte(']')
+	}
+	w.Raw(`,"total_cents":`)
+	w.Int(int64(p.TotalCents))
+	w.Byte('}')
+}
+
+// necroReadOrderPlaced decodes a JSON value from r into *p, a OrderPlaced.
+func necroReadOrderPlaced(r *runtime.JSONReader, p *OrderPlaced) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "order":
+			f = 1
+		case "customer":
+			f = 2
+		case "items":
+			f = 3
+		case "total_cents":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDER":
+				f = 1
+			case "CUSTOMER":
+				f = 2
+			case "ITEMS":
+				f = 3
+			case "TOTAL_CENTS":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Order)
+		case 2:
+			runtime.ReadString(r, &p.Customer)
+		case 3:
+			if r.Null() {
+				p.Items = nil
+			} else if r.BeginArray() {
+				i1 := 0
+				for ; r.NextElem(i1); i1++ {
+					necroReadItem(r, runtime.SliceElem(&p.Items, i1))
+				}
+				runtime.SliceEnd(&p.Items, i1)
+			}
+		case 4:
+			runtime.ReadInt(r, &p.TotalCents)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendPaymentProcessed appends the JSON encoding of *p, a PaymentProcessed, to w.
+func necroAppendPaymentProcessed(w *runtime.JSONWriter, p *PaymentProcessed) {
+	w.Raw(`{"order":`)
+	w.Int(int64(p.Order))
+	w.Raw(`,"approved":`)
+	w.Bool(p.Approved)
+	if p.Reason != "" {
+		w.Raw(`,"reason":`)
+		w.String(p.Reason)
+	}
+	w.Raw(`,"amount_cents":`)
+	w.Int(int64(p.AmountCents))
+	w.Byte('}')
+}
+
+// necroReadPaymentProcessed decodes a JSON value from r into *p, a PaymentProcessed.
+func necroReadPaymentProcessed(r *runtime.JSONReader, p *PaymentProcessed) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "order":
+			f = 1
+		case "approved":
+			f = 2
+		case "reason":
+			f = 3
+		case "amount_cents":
+			f = 4
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDER":
+				f = 1
+			case "APPROVED":
+				f = 2
+			case "REASON":
+				f = 3
+			case "AMOUNT_CENTS":
+				f = 4
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Order)
+		case 2:
+			runtime.ReadBool(r, &p.Approved)
+		case 3:
+			runtime.ReadString(r, &p.Reason)
+		case 4:
+			runtime.ReadInt(r, &p.AmountCents)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrderShipped appends the JSON encoding of *p, a OrderShipped, to w.
+func necroAppendOrderShipped(w *runtime.JSONWriter, p *OrderShipped) {
+	w.Raw(`{"order":`)
+	w.Int(int64(p.Order))
+	w.Raw(`,"carrier":`)
+	w.String(p.Carrier)
+	w.Raw(`,"tracking":`)
+	w.String(p.Tracking)
+	w.Byte('}')
+}
+
+// necroReadOrderShipped decodes a JSON value from r into *p, a OrderShipped.
+func necroReadOrderShipped(r *runtime.JSONReader, p *OrderShipped) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "order":
+			f = 1
+		case "carrier":
+			f = 2
+		case "tracking":
+			f = 3
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDER":
+				f = 1
+			case "CARRIER":
+				f = 2
+			case "TRACKING":
+				f = 3
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Order)
+		case 2:
+			runtime.ReadString(r, &p.Carrier)
+		case 3:
+			runtime.ReadString(r, &p.Tracking)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrderCompleted appends the JSON encoding of *p, a OrderCompleted, to w.
+func necroAppendOrderCompleted(w *runtime.JSONWriter, p *OrderCompleted) {
+	w.Raw(`{"order":`)
+	w.Int(int64(p.Order))
+	w.Byte('}')
+}
+
+// necroReadOrderCompleted decodes a JSON value from r into *p, a OrderCompleted.
+func necroReadOrderCompleted(r *runtime.JSONReader, p *OrderCompleted) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "order":
+			f = 1
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDER":
+				f = 1
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Order)
+		default:
+			r.Skip()
+		}
+	}
+}
+
+// necroAppendOrderCancelled appends the JSON encoding of *p, a OrderCancelled, to w.
+func necroAppendOrderCancelled(w *runtime.JSONWriter, p *OrderCancelled) {
+	w.Raw(`{"order":`)
+	w.Int(int64(p.Order))
+	w.Raw(`,"reason":`)
+	w.String(p.Reason)
+	w.Byte('}')
+}
+
+// necroReadOrderCancelled decodes a JSON value from r into *p, a OrderCancelled.
+func necroReadOrderCancelled(r *runtime.JSONReader, p *OrderCancelled) {
+	if !r.BeginObject() {
+		return
+	}
+	for i := 0; r.NextKey(i); i++ {
+		var f int
+		switch string(r.Key()) {
+		case "order":
+			f = 1
+		case "reason":
+			f = 2
+		default:
+			switch string(r.FoldedKey()) {
+			case "ORDER":
+				f = 1
+			case "REASON":
+				f = 2
+			}
+		}
+		switch f {
+		case 1:
+			runtime.ReadInt(r, &p.Order)
+		case 2:
+			runtime.ReadString(r, &p.Reason)
+		default:
+			r.Skip()
+		}
+	}
+}

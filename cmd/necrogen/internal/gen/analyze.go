@@ -66,6 +66,7 @@ func analyze(l *loaded, d *diags) *pkgModel {
 	if m.generates() {
 		a.checkReferencedFiles()
 		checkWire(m, d)
+		m.codecs = planCodecs(m, a.user, d)
 		m.names = assignNames(m, a.user, d)
 	}
 	return m

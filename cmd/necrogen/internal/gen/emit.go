@@ -47,6 +47,7 @@ func emit(m *pkgModel) ([]byte, error) {
 	if spine {
 		e.routes()
 	}
+	e.codecs()
 
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {

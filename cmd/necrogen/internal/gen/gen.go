@@ -202,6 +202,9 @@ func loadErrors(l *loaded, m *pkgModel) []Diagnostic {
 		if name, ok := strings.CutPrefix(e.Msg, "undefined: "); ok && generated[name] {
 			continue
 		}
+		if m != nil && m.codecs.generatesMethod(e.Msg) {
+			continue
+		}
 		out = append(out, parsePackageError(e))
 	}
 	return out

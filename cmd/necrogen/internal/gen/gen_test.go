@@ -211,6 +211,7 @@ func runValid(t *testing.T, file string, ar *txtar.Archive) {
 	}
 	goCmd(t, dir, "vet", "./...")
 	stdout := goCmd(t, dir, "run", ".")
+	checkCodecs(t, dir, res)
 	if *update {
 		setWant(ar, "want/stdout", stdout)
 		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {

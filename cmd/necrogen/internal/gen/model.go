@@ -93,6 +93,7 @@ type pkgModel struct {
 	byType    map[*types.TypeName]*eventType
 	listeners map[string][]*handler // event type → its handlers, in order; see index
 	names     *names                // identifiers of the generated file; see assignNames
+	codecs    *codecPlan            // JSON codecs of the payload types; see planCodecs
 }
 
 func newModel(path, name, dir string) *pkgModel {

@@ -120,12 +120,13 @@ var keywords = func() []string {
 // by build constraints (another platform builds them with necro_gen.go) and
 // the package's own _test.go files (go test builds them with it).
 type userNames struct {
-	pkg   map[string]token.Pos // package-level identifiers
-	spine map[string]token.Pos // methods declared on Spine
+	pkg     map[string]token.Pos // package-level identifiers
+	spine   map[string]token.Pos // methods declared on Spine
+	methods map[string]token.Pos // every method, as Type.Method (codec names are reserved on payload types)
 }
 
 func newUserNames() *userNames {
-	return &userNames{pkg: map[string]token.Pos{}, spine: map[string]token.Pos{}}
+	return &userNames{pkg: map[string]token.Pos{}, spine: map[string]token.Pos{}, methods: map[string]token.Pos{}}
 }
 
 // addFile records the top-level declarations of f.
@@ -141,6 +142,9 @@ func (u *userNames) addFile(f *ast.File) {
 	for _, decl := range f.Decls {
 		switch decl := decl.(type) {
 		case *ast.FuncDecl:
+			if decl.Recv != nil && decl.Name.Name != "_" {
+				add(u.methods, &ast.Ident{NamePos: decl.Name.NamePos, Name: receiverBase(decl.Recv) + "." + decl.Name.Name})
+			}
 			switch {
 			case decl.Recv == nil:
 				if decl.Name.Name != "init" {
@@ -280,6 +284,7 @@ func assignNames(m *pkgModel, user *userNames, d *diags) *names {
 	for _, p := range foreignPackages(m) {
 		n.imports[p.Path()] = pkgScope.fresh(p.Name())
 	}
+	nameCodecs(m.codecs, pkgScope)
 
 	// The Spine's fields and methods.
 	members := namespace{}
