@@ -507,6 +507,15 @@ func (r *JSONReader) End(v any) error {
 	return r.err
 }
 
+// EndNull ends the decoding of a payload that is null where a struct is
+// expected: as End, then NullPayloadError when End found nothing wrong.
+func (r *JSONReader) EndNull(v any, typeName string) error {
+	if err := r.End(v); err != nil {
+		return err
+	}
+	return NullPayloadError(typeName)
+}
+
 // NullPayloadError is the error of a generated decoder given null where its
 // struct payload type (named as pkg.Type) is expected.
 func NullPayloadError(typeName string) error {
@@ -644,6 +653,47 @@ func (r *JSONReader) next(i int, closing byte, after string) bool {
 	return false
 }
 
+// Fields is the table of the JSON names of a struct's fields that a
+// generated decoder matches keys against, as encoding/json does: exactly
+// first, then folded (ASCII letters in upper case, other runes as the
+// smallest rune of their Unicode fold set), where the first field whose
+// folded name matches takes the key. Build it once, with NewFields.
+type Fields struct {
+	names  []string
+	folded []string // "" where an earlier field has the same folded name
+}
+
+// NewFields returns the table of names, given in the struct's field order.
+func NewFields(names ...string) *Fields {
+	t := &Fields{names: names, folded: make([]string, len(names))}
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		f := string(fold(nil, []byte(n)))
+		if !seen[f] {
+			seen[f] = true
+			t.folded[i] = f
+		}
+	}
+	return t
+}
+
+// Field returns which field of t (from 1) the key NextKey read names, or 0
+// when none does.
+func (r *JSONReader) Field(t *Fields) int {
+	for i, n := range t.names {
+		if string(r.key) == n {
+			return i + 1
+		}
+	}
+	k := r.FoldedKey()
+	for i, f := range t.folded {
+		if f != "" && string(k) == f {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 // Key returns the key NextKey read. It is valid until the next string is read.
 func (r *JSONReader) Key() []byte { return r.key }
 
@@ -651,8 +701,11 @@ func (r *JSONReader) Key() []byte { return r.key }
 // to match them without regard to case: ASCII letters in upper case, other
 // runes as the smallest rune of their Unicode fold set.
 func (r *JSONReader) FoldedKey() []byte {
-	out := r.fold[:0]
-	in := r.key
+	return fold(r.fold[:0], r.key)
+}
+
+// fold appends in, folded as encoding/json folds names, to out.
+func fold(out, in []byte) []byte {
 	for i := 0; i < len(in); {
 		if c := in[i]; c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {

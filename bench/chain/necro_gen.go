@@ -261,10 +261,7 @@ func (p *SummonRitual) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("chain.SummonRitual")
+		return r.EndNull(p, "chain.SummonRitual")
 	}
 	necroReadSummonRitual(r, p)
 	return r.End(p)
@@ -286,10 +283,7 @@ func (p *SpiritAppeared) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("chain.SpiritAppeared")
+		return r.EndNull(p, "chain.SpiritAppeared")
 	}
 	necroReadSpiritAppeared(r, p)
 	return r.End(p)
@@ -311,10 +305,7 @@ func (p *AnswerGenerated) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("chain.AnswerGenerated")
+		return r.EndNull(p, "chain.AnswerGenerated")
 	}
 	necroReadAnswerGenerated(r, p)
 	return r.End(p)
@@ -336,10 +327,7 @@ func (p *OmenRevealed) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("chain.OmenRevealed")
+		return r.EndNull(p, "chain.OmenRevealed")
 	}
 	necroReadOmenRevealed(r, p)
 	return r.End(p)
@@ -354,27 +342,16 @@ func necroAppendSummonRitual(w *runtime.JSONWriter, p *SummonRitual) {
 	w.Byte('}')
 }
 
+// necroFieldsSummonRitual are the JSON names of SummonRitual's fields, in their order.
+var necroFieldsSummonRitual = runtime.NewFields("Ritual", "Spirit")
+
 // necroReadSummonRitual decodes a JSON value from r into *p, a SummonRitual.
 func necroReadSummonRitual(r *runtime.JSONReader, p *SummonRitual) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Ritual":
-			f = 1
-		case "Spirit":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "SPIRIT":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsSummonRitual) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -396,31 +373,16 @@ func necroAppendSpiritAppeared(w *runtime.JSONWriter, p *SpiritAppeared) {
 	w.Byte('}')
 }
 
+// necroFieldsSpiritAppeared are the JSON names of SpiritAppeared's fields, in their order.
+var necroFieldsSpiritAppeared = runtime.NewFields("Ritual", "Spirit", "Mood")
+
 // necroReadSpiritAppeared decodes a JSON value from r into *p, a SpiritAppeared.
 func necroReadSpiritAppeared(r *runtime.JSONReader, p *SpiritAppeared) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Ritual":
-			f = 1
-		case "Spirit":
-			f = 2
-		case "Mood":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "SPIRIT":
-				f = 2
-			case "MOOD":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsSpiritAppeared) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -442,27 +404,16 @@ func necroAppendAnswerGenerated(w *runtime.JSONWriter, p *AnswerGenerated) {
 	w.Byte('}')
 }
 
+// necroFieldsAnswerGenerated are the JSON names of AnswerGenerated's fields, in their order.
+var necroFieldsAnswerGenerated = runtime.NewFields("Ritual", "Answer")
+
 // necroReadAnswerGenerated decodes a JSON value from r into *p, a AnswerGenerated.
 func necroReadAnswerGenerated(r *runtime.JSONReader, p *AnswerGenerated) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Ritual":
-			f = 1
-		case "Answer":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "ANSWER":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsAnswerGenerated) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -482,27 +433,16 @@ func necroAppendOmenRevealed(w *runtime.JSONWriter, p *OmenRevealed) {
 	w.Byte('}')
 }
 
+// necroFieldsOmenRevealed are the JSON names of OmenRevealed's fields, in their order.
+var necroFieldsOmenRevealed = runtime.NewFields("Ritual", "Severity")
+
 // necroReadOmenRevealed decodes a JSON value from r into *p, a OmenRevealed.
 func necroReadOmenRevealed(r *runtime.JSONReader, p *OmenRevealed) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Ritual":
-			f = 1
-		case "Severity":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "SEVERITY":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOmenRevealed) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:

@@ -43,6 +43,11 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// necrogen is a short-lived process that allocates a lot (parse,
+		// print and type-check what it generates): collect less often.
+		debug.SetGCPercent(gen.GCPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

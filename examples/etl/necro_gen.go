@@ -276,10 +276,7 @@ func (p *EtlStart) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.EtlStart")
+		return r.EndNull(p, "main.EtlStart")
 	}
 	necroReadEtlStart(r, p)
 	return r.End(p)
@@ -301,10 +298,7 @@ func (p *RawDataLoaded) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.RawDataLoaded")
+		return r.EndNull(p, "main.RawDataLoaded")
 	}
 	necroReadRawDataLoaded(r, p)
 	return r.End(p)
@@ -326,10 +320,7 @@ func (p *DataCleaned) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.DataCleaned")
+		return r.EndNull(p, "main.DataCleaned")
 	}
 	necroReadDataCleaned(r, p)
 	return r.End(p)
@@ -351,10 +342,7 @@ func (p *DataTransformed) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.DataTransformed")
+		return r.EndNull(p, "main.DataTransformed")
 	}
 	necroReadDataTransformed(r, p)
 	return r.End(p)
@@ -369,27 +357,16 @@ func necroAppendEtlStart(w *runtime.JSONWriter, p *EtlStart) {
 	w.Byte('}')
 }
 
+// necroFieldsEtlStart are the JSON names of EtlStart's fields, in their order.
+var necroFieldsEtlStart = runtime.NewFields("source", "batch_size")
+
 // necroReadEtlStart decodes a JSON value from r into *p, a EtlStart.
 func necroReadEtlStart(r *runtime.JSONReader, p *EtlStart) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "source":
-			f = 1
-		case "batch_size":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "SOURCE":
-				f = 1
-			case "BATCH_SIZE":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsEtlStart) {
 		case 1:
 			runtime.ReadString(r, &p.Source)
 		case 2:
@@ -423,39 +400,16 @@ func necroAppendBatchInfo(w *runtime.JSONWriter, p *BatchInfo) {
 	w.Byte('}')
 }
 
+// necroFieldsBatchInfo are the JSON names of BatchInfo's fields, in their order.
+var necroFieldsBatchInfo = runtime.NewFields("source", "seq", "last", "header", "failure")
+
 // necroReadBatchInfo decodes a JSON value from r into *p, a BatchInfo.
 func necroReadBatchInfo(r *runtime.JSONReader, p *BatchInfo) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "source":
-			f = 1
-		case "seq":
-			f = 2
-		case "last":
-			f = 3
-		case "header":
-			f = 4
-		case "failure":
-			f = 5
-		default:
-			switch string(r.FoldedKey()) {
-			case "SOURCE":
-				f = 1
-			case "SEQ":
-				f = 2
-			case "LAST":
-				f = 3
-			case "HEADER":
-				f = 4
-			case "FAILURE":
-				f = 5
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsBatchInfo) {
 		case 1:
 			runtime.ReadString(r, &p.Source)
 		case 2:
@@ -496,27 +450,16 @@ func necroAppendRawRecord(w *runtime.JSONWriter, p *RawRecord) {
 	w.Byte('}')
 }
 
+// necroFieldsRawRecord are the JSON names of RawRecord's fields, in their order.
+var necroFieldsRawRecord = runtime.NewFields("line", "fields")
+
 // necroReadRawRecord decodes a JSON value from r into *p, a RawRecord.
 func necroReadRawRecord(r *runtime.JSONReader, p *RawRecord) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "line":
-			f = 1
-		case "fields":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "LINE":
-				f = 1
-			case "FIELDS":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsRawRecord) {
 		case 1:
 			runtime.ReadInt(r, &p.Line)
 		case 2:
@@ -567,39 +510,16 @@ func necroAppendRawDataLoaded(w *runtime.JSONWriter, p *RawDataLoaded) {
 	w.Byte('}')
 }
 
+// necroFieldsRawDataLoaded are the JSON names of RawDataLoaded's fields, in their order.
+var necroFieldsRawDataLoaded = runtime.NewFields("batch", "columns", "records", "rejected", "next")
+
 // necroReadRawDataLoaded decodes a JSON value from r into *p, a RawDataLoaded.
 func necroReadRawDataLoaded(r *runtime.JSONReader, p *RawDataLoaded) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "batch":
-			f = 1
-		case "columns":
-			f = 2
-		case "records":
-			f = 3
-		case "rejected":
-			f = 4
-		case "next":
-			f = 5
-		default:
-			switch string(r.FoldedKey()) {
-			case "BATCH":
-				f = 1
-			case "COLUMNS":
-				f = 2
-			case "RECORDS":
-				f = 3
-			case "REJECTED":
-				f = 4
-			case "NEXT":
-				f = 5
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsRawDataLoaded) {
 		case 1:
 			necroReadBatchInfo(r, &p.Batch)
 		case 2:
@@ -650,31 +570,16 @@ func necroAppendDataCleaned(w *runtime.JSONWriter, p *DataCleaned) {
 	w.Byte('}')
 }
 
+// necroFieldsDataCleaned are the JSON names of DataCleaned's fields, in their order.
+var necroFieldsDataCleaned = runtime.NewFields("batch", "sales", "rejected")
+
 // necroReadDataCleaned decodes a JSON value from r into *p, a DataCleaned.
 func necroReadDataCleaned(r *runtime.JSONReader, p *DataCleaned) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "batch":
-			f = 1
-		case "sales":
-			f = 2
-		case "rejected":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "BATCH":
-				f = 1
-			case "SALES":
-				f = 2
-			case "REJECTED":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsDataCleaned) {
 		case 1:
 			necroReadBatchInfo(r, &p.Batch)
 		case 2:
@@ -736,35 +641,16 @@ func necroAppendDataTransformed(w *runtime.JSONWriter, p *DataTransformed) {
 	w.Byte('}')
 }
 
+// necroFieldsDataTransformed are the JSON names of DataTransformed's fields, in their order.
+var necroFieldsDataTransformed = runtime.NewFields("batch", "by_region", "by_product", "rejected")
+
 // necroReadDataTransformed decodes a JSON value from r into *p, a DataTransformed.
 func necroReadDataTransformed(r *runtime.JSONReader, p *DataTransformed) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "batch":
-			f = 1
-		case "by_region":
-			f = 2
-		case "by_product":
-			f = 3
-		case "rejected":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "BATCH":
-				f = 1
-			case "BY_REGION":
-				f = 2
-			case "BY_PRODUCT":
-				f = 3
-			case "REJECTED":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsDataTransformed) {
 		case 1:
 			necroReadBatchInfo(r, &p.Batch)
 		case 2:
@@ -816,43 +702,16 @@ func necroAppendCursor(w *runtime.JSONWriter, p *Cursor) {
 	w.Byte('}')
 }
 
+// necroFieldsCursor are the JSON names of Cursor's fields, in their order.
+var necroFieldsCursor = runtime.NewFields("source", "seq", "offset", "line", "batch_size", "columns")
+
 // necroReadCursor decodes a JSON value from r into *p, a Cursor.
 func necroReadCursor(r *runtime.JSONReader, p *Cursor) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "source":
-			f = 1
-		case "seq":
-			f = 2
-		case "offset":
-			f = 3
-		case "line":
-			f = 4
-		case "batch_size":
-			f = 5
-		case "columns":
-			f = 6
-		default:
-			switch string(r.FoldedKey()) {
-			case "SOURCE":
-				f = 1
-			case "SEQ":
-				f = 2
-			case "OFFSET":
-				f = 3
-			case "LINE":
-				f = 4
-			case "BATCH_SIZE":
-				f = 5
-			case "COLUMNS":
-				f = 6
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsCursor) {
 		case 1:
 			runtime.ReadString(r, &p.Source)
 		case 2:
@@ -882,27 +741,16 @@ func necroAppendHeaderCheck(w *runtime.JSONWriter, p *HeaderCheck) {
 	w.Byte('}')
 }
 
+// necroFieldsHeaderCheck are the JSON names of HeaderCheck's fields, in their order.
+var necroFieldsHeaderCheck = runtime.NewFields("status", "detail")
+
 // necroReadHeaderCheck decodes a JSON value from r into *p, a HeaderCheck.
 func necroReadHeaderCheck(r *runtime.JSONReader, p *HeaderCheck) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "status":
-			f = 1
-		case "detail":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "STATUS":
-				f = 1
-			case "DETAIL":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsHeaderCheck) {
 		case 1:
 			runtime.ReadString(r, &p.Status)
 		case 2:
@@ -926,35 +774,16 @@ func necroAppendColumns(w *runtime.JSONWriter, p *Columns) {
 	w.Byte('}')
 }
 
+// necroFieldsColumns are the JSON names of Columns's fields, in their order.
+var necroFieldsColumns = runtime.NewFields("region", "product", "units", "unit_price")
+
 // necroReadColumns decodes a JSON value from r into *p, a Columns.
 func necroReadColumns(r *runtime.JSONReader, p *Columns) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "region":
-			f = 1
-		case "product":
-			f = 2
-		case "units":
-			f = 3
-		case "unit_price":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "REGION":
-				f = 1
-			case "PRODUCT":
-				f = 2
-			case "UNITS":
-				f = 3
-			case "UNIT_PRICE":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsColumns) {
 		case 1:
 			runtime.ReadInt(r, &p.Region)
 		case 2:
@@ -982,35 +811,16 @@ func necroAppendSale(w *runtime.JSONWriter, p *Sale) {
 	w.Byte('}')
 }
 
+// necroFieldsSale are the JSON names of Sale's fields, in their order.
+var necroFieldsSale = runtime.NewFields("region", "product", "units", "unit_price_cents")
+
 // necroReadSale decodes a JSON value from r into *p, a Sale.
 func necroReadSale(r *runtime.JSONReader, p *Sale) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "region":
-			f = 1
-		case "product":
-			f = 2
-		case "units":
-			f = 3
-		case "unit_price_cents":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "REGION":
-				f = 1
-			case "PRODUCT":
-				f = 2
-			case "UNITS":
-				f = 3
-			case "UNIT_PRICE_CENTS":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsSale) {
 		case 1:
 			runtime.ReadString(r, &p.Region)
 		case 2:
@@ -1036,31 +846,16 @@ func necroAppendTotals(w *runtime.JSONWriter, p *Totals) {
 	w.Byte('}')
 }
 
+// necroFieldsTotals are the JSON names of Totals's fields, in their order.
+var necroFieldsTotals = runtime.NewFields("orders", "units", "revenue_cents")
+
 // necroReadTotals decodes a JSON value from r into *p, a Totals.
 func necroReadTotals(r *runtime.JSONReader, p *Totals) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "orders":
-			f = 1
-		case "units":
-			f = 2
-		case "revenue_cents":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDERS":
-				f = 1
-			case "UNITS":
-				f = 2
-			case "REVENUE_CENTS":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsTotals) {
 		case 1:
 			runtime.ReadInt(r, &p.Orders)
 		case 2:

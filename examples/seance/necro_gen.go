@@ -258,10 +258,7 @@ func (p *SummonRitual) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.SummonRitual")
+		return r.EndNull(p, "main.SummonRitual")
 	}
 	necroReadSummonRitual(r, p)
 	return r.End(p)
@@ -283,10 +280,7 @@ func (p *SpiritAppeared) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.SpiritAppeared")
+		return r.EndNull(p, "main.SpiritAppeared")
 	}
 	necroReadSpiritAppeared(r, p)
 	return r.End(p)
@@ -308,10 +302,7 @@ func (p *AnswerGenerated) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.AnswerGenerated")
+		return r.EndNull(p, "main.AnswerGenerated")
 	}
 	necroReadAnswerGenerated(r, p)
 	return r.End(p)
@@ -333,10 +324,7 @@ func (p *OmenRevealed) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("main.OmenRevealed")
+		return r.EndNull(p, "main.OmenRevealed")
 	}
 	necroReadOmenRevealed(r, p)
 	return r.End(p)
@@ -355,35 +343,16 @@ func necroAppendSummonRitual(w *runtime.JSONWriter, p *SummonRitual) {
 	w.Byte('}')
 }
 
+// necroFieldsSummonRitual are the JSON names of SummonRitual's fields, in their order.
+var necroFieldsSummonRitual = runtime.NewFields("ritual", "medium", "spirit", "question")
+
 // necroReadSummonRitual decodes a JSON value from r into *p, a SummonRitual.
 func necroReadSummonRitual(r *runtime.JSONReader, p *SummonRitual) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "ritual":
-			f = 1
-		case "medium":
-			f = 2
-		case "spirit":
-			f = 3
-		case "question":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "MEDIUM":
-				f = 2
-			case "SPIRIT":
-				f = 3
-			case "QUESTION":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsSummonRitual) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -413,39 +382,16 @@ func necroAppendSpiritAppeared(w *runtime.JSONWriter, p *SpiritAppeared) {
 	w.Byte('}')
 }
 
+// necroFieldsSpiritAppeared are the JSON names of SpiritAppeared's fields, in their order.
+var necroFieldsSpiritAppeared = runtime.NewFields("ritual", "medium", "spirit", "mood", "question")
+
 // necroReadSpiritAppeared decodes a JSON value from r into *p, a SpiritAppeared.
 func necroReadSpiritAppeared(r *runtime.JSONReader, p *SpiritAppeared) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "ritual":
-			f = 1
-		case "medium":
-			f = 2
-		case "spirit":
-			f = 3
-		case "mood":
-			f = 4
-		case "question":
-			f = 5
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "MEDIUM":
-				f = 2
-			case "SPIRIT":
-				f = 3
-			case "MOOD":
-				f = 4
-			case "QUESTION":
-				f = 5
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsSpiritAppeared) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -479,43 +425,16 @@ func necroAppendAnswerGenerated(w *runtime.JSONWriter, p *AnswerGenerated) {
 	w.Byte('}')
 }
 
+// necroFieldsAnswerGenerated are the JSON names of AnswerGenerated's fields, in their order.
+var necroFieldsAnswerGenerated = runtime.NewFields("ritual", "medium", "spirit", "mood", "question", "answer")
+
 // necroReadAnswerGenerated decodes a JSON value from r into *p, a AnswerGenerated.
 func necroReadAnswerGenerated(r *runtime.JSONReader, p *AnswerGenerated) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "ritual":
-			f = 1
-		case "medium":
-			f = 2
-		case "spirit":
-			f = 3
-		case "mood":
-			f = 4
-		case "question":
-			f = 5
-		case "answer":
-			f = 6
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "MEDIUM":
-				f = 2
-			case "SPIRIT":
-				f = 3
-			case "MOOD":
-				f = 4
-			case "QUESTION":
-				f = 5
-			case "ANSWER":
-				f = 6
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsAnswerGenerated) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:
@@ -555,51 +474,16 @@ func necroAppendOmenRevealed(w *runtime.JSONWriter, p *OmenRevealed) {
 	w.Byte('}')
 }
 
+// necroFieldsOmenRevealed are the JSON names of OmenRevealed's fields, in their order.
+var necroFieldsOmenRevealed = runtime.NewFields("ritual", "medium", "spirit", "mood", "question", "answer", "omen", "severity")
+
 // necroReadOmenRevealed decodes a JSON value from r into *p, a OmenRevealed.
 func necroReadOmenRevealed(r *runtime.JSONReader, p *OmenRevealed) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "ritual":
-			f = 1
-		case "medium":
-			f = 2
-		case "spirit":
-			f = 3
-		case "mood":
-			f = 4
-		case "question":
-			f = 5
-		case "answer":
-			f = 6
-		case "omen":
-			f = 7
-		case "severity":
-			f = 8
-		default:
-			switch string(r.FoldedKey()) {
-			case "RITUAL":
-				f = 1
-			case "MEDIUM":
-				f = 2
-			case "SPIRIT":
-				f = 3
-			case "MOOD":
-				f = 4
-			case "QUESTION":
-				f = 5
-			case "ANSWER":
-				f = 6
-			case "OMEN":
-				f = 7
-			case "SEVERITY":
-				f = 8
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOmenRevealed) {
 		case 1:
 			runtime.ReadInt(r, &p.Ritual)
 		case 2:

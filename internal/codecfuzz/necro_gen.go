@@ -540,10 +540,7 @@ func (p *Scalars) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Scalars")
+		return r.EndNull(p, "codecfuzz.Scalars")
 	}
 	necroReadScalars(r, p)
 	return r.End(p)
@@ -565,10 +562,7 @@ func (p *Tagged) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Tagged")
+		return r.EndNull(p, "codecfuzz.Tagged")
 	}
 	necroReadTagged(r, p)
 	return r.End(p)
@@ -590,10 +584,7 @@ func (p *Containers) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Containers")
+		return r.EndNull(p, "codecfuzz.Containers")
 	}
 	necroReadContainers(r, p)
 	return r.End(p)
@@ -615,10 +606,7 @@ func (p *Embedding) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Embedding")
+		return r.EndNull(p, "codecfuzz.Embedding")
 	}
 	necroReadEmbedding(r, p)
 	return r.End(p)
@@ -640,10 +628,7 @@ func (p *Tree) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Tree")
+		return r.EndNull(p, "codecfuzz.Tree")
 	}
 	necroReadTree(r, p)
 	return r.End(p)
@@ -665,10 +650,7 @@ func (p *Custom) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Custom")
+		return r.EndNull(p, "codecfuzz.Custom")
 	}
 	necroReadCustom(r, p)
 	return r.End(p)
@@ -769,10 +751,7 @@ func (p *PtrMarshals) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.PtrMarshals")
+		return r.EndNull(p, "codecfuzz.PtrMarshals")
 	}
 	necroReadPtrMarshals(r, p)
 	return r.End(p)
@@ -794,10 +773,7 @@ func (p *Order) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("codecfuzz.Order")
+		return r.EndNull(p, "codecfuzz.Order")
 	}
 	necroReadOrder(r, p)
 	return r.End(p)
@@ -842,87 +818,16 @@ func necroAppendScalars(w *runtime.JSONWriter, p *Scalars) {
 	w.Byte('}')
 }
 
+// necroFieldsScalars are the JSON names of Scalars's fields, in their order.
+var necroFieldsScalars = runtime.NewFields("B", "I", "I8", "I16", "I32", "I64", "U", "U8", "U16", "U32", "U64", "UP", "F32", "F64", "S", "R", "Byte")
+
 // necroReadScalars decodes a JSON value from r into *p, a Scalars.
 func necroReadScalars(r *runtime.JSONReader, p *Scalars) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "B":
-			f = 1
-		case "I":
-			f = 2
-		case "I8":
-			f = 3
-		case "I16":
-			f = 4
-		case "I32":
-			f = 5
-		case "I64":
-			f = 6
-		case "U":
-			f = 7
-		case "U8":
-			f = 8
-		case "U16":
-			f = 9
-		case "U32":
-			f = 10
-		case "U64":
-			f = 11
-		case "UP":
-			f = 12
-		case "F32":
-			f = 13
-		case "F64":
-			f = 14
-		case "S":
-			f = 15
-		case "R":
-			f = 16
-		case "Byte":
-			f = 17
-		default:
-			switch string(r.FoldedKey()) {
-			case "B":
-				f = 1
-			case "I":
-				f = 2
-			case "I8":
-				f = 3
-			case "I16":
-				f = 4
-			case "I32":
-				f = 5
-			case "I64":
-				f = 6
-			case "U":
-				f = 7
-			case "U8":
-				f = 8
-			case "U16":
-				f = 9
-			case "U32":
-				f = 10
-			case "U64":
-				f = 11
-			case "UP":
-				f = 12
-			case "F32":
-				f = 13
-			case "F64":
-				f = 14
-			case "S":
-				f = 15
-			case "R":
-				f = 16
-			case "BYTE":
-				f = 17
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsScalars) {
 		case 1:
 			runtime.ReadBool(r, &p.B)
 		case 2:
@@ -1208,199 +1113,16 @@ func necroAppendTagged(w *runtime.JSONWriter, p *Tagged) {
 	w.Byte('}')
 }
 
+// necroFieldsTagged are the JSON names of Tagged's fields, in their order.
+var necroFieldsTagged = runtime.NewFields("renamed", "-", "a<b>&c", "ñame", "Invalid", "Empty", "oi", "ou", "of", "ob", "osl", "om", "op", "oa", "oa0", "os", "oany", "ot", "zt", "zpt", "zi", "zf", "zs", "zc", "both", "qi", "qu", "qf", "qf32", "qb", "qs", "qn", "qp", "qps", "qsl", "level", "name", "ratio", "flag", "blob", "tags", "k", "s", "other", "nested")
+
 // necroReadTagged decodes a JSON value from r into *p, a Tagged.
 func necroReadTagged(r *runtime.JSONReader, p *Tagged) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "renamed":
-			f = 1
-		case "-":
-			f = 2
-		case "a<b>&c":
-			f = 3
-		case "ñame":
-			f = 4
-		case "Invalid":
-			f = 5
-		case "Empty":
-			f = 6
-		case "oi":
-			f = 7
-		case "ou":
-			f = 8
-		case "of":
-			f = 9
-		case "ob":
-			f = 10
-		case "osl":
-			f = 11
-		case "om":
-			f = 12
-		case "op":
-			f = 13
-		case "oa":
-			f = 14
-		case "oa0":
-			f = 15
-		case "os":
-			f = 16
-		case "oany":
-			f = 17
-		case "ot":
-			f = 18
-		case "zt":
-			f = 19
-		case "zpt":
-			f = 20
-		case "zi":
-			f = 21
-		case "zf":
-			f = 22
-		case "zs":
-			f = 23
-		case "zc":
-			f = 24
-		case "both":
-			f = 25
-		case "qi":
-			f = 26
-		case "qu":
-			f = 27
-		case "qf":
-			f = 28
-		case "qf32":
-			f = 29
-		case "qb":
-			f = 30
-		case "qs":
-			f = 31
-		case "qn":
-			f = 32
-		case "qp":
-			f = 33
-		case "qps":
-			f = 34
-		case "qsl":
-			f = 35
-		case "level":
-			f = 36
-		case "name":
-			f = 37
-		case "ratio":
-			f = 38
-		case "flag":
-			f = 39
-		case "blob":
-			f = 40
-		case "tags":
-			f = 41
-		case "k":
-			f = 42
-		case "s":
-			f = 43
-		case "other":
-			f = 44
-		case "nested":
-			f = 45
-		default:
-			switch string(r.FoldedKey()) {
-			case "RENAMED":
-				f = 1
-			case "-":
-				f = 2
-			case "A<B>&C":
-				f = 3
-			case "ÑAME":
-				f = 4
-			case "INVALID":
-				f = 5
-			case "EMPTY":
-				f = 6
-			case "OI":
-				f = 7
-			case "OU":
-				f = 8
-			case "OF":
-				f = 9
-			case "OB":
-				f = 10
-			case "OSL":
-				f = 11
-			case "OM":
-				f = 12
-			case "OP":
-				f = 13
-			case "OA":
-				f = 14
-			case "OA0":
-				f = 15
-			case "OS":
-				f = 16
-			case "OANY":
-				f = 17
-			case "OT":
-				f = 18
-			case "ZT":
-				f = 19
-			case "ZPT":
-				f = 20
-			case "ZI":
-				f = 21
-			case "ZF":
-				f = 22
-			case "ZS":
-				f = 23
-			case "ZC":
-				f = 24
-			case "BOTH":
-				f = 25
-			case "QI":
-				f = 26
-			case "QU":
-				f = 27
-			case "QF":
-				f = 28
-			case "QF32":
-				f = 29
-			case "QB":
-				f = 30
-			case "QS":
-				f = 31
-			case "QN":
-				f = 32
-			case "QP":
-				f = 33
-			case "QPS":
-				f = 34
-			case "QSL":
-				f = 35
-			case "LEVEL":
-				f = 36
-			case "NAME":
-				f = 37
-			case "RATIO":
-				f = 38
-			case "FLAG":
-				f = 39
-			case "BLOB":
-				f = 40
-			case "TAGS":
-				f = 41
-			case "K":
-				f = 42
-			case "S":
-				f = 43
-			case "OTHER":
-				f = 44
-			case "NESTED":
-				f = 45
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsTagged) {
 		case 1:
 			runtime.ReadInt(r, &p.Renamed)
 		case 2:
@@ -1611,31 +1333,16 @@ func necroAppendInner(w *runtime.JSONWriter, p *Inner) {
 	w.Byte('}')
 }
 
+// necroFieldsInner are the JSON names of Inner's fields, in their order.
+var necroFieldsInner = runtime.NewFields("X", "Y", "note")
+
 // necroReadInner decodes a JSON value from r into *p, a Inner.
 func necroReadInner(r *runtime.JSONReader, p *Inner) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "X":
-			f = 1
-		case "Y":
-			f = 2
-		case "note":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "X":
-				f = 1
-			case "Y":
-				f = 2
-			case "NOTE":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsInner) {
 		case 1:
 			runtime.ReadInt(r, &p.X)
 		case 2:
@@ -1897,115 +1604,16 @@ func necroAppendContainers(w *runtime.JSONWriter, p *Containers) {
 	w.Byte('}')
 }
 
+// necroFieldsContainers are the JSON names of Containers's fields, in their order.
+var necroFieldsContainers = runtime.NewFields("Ptr", "PtrPtr", "Bytes", "Bytes0", "Array", "Floats", "Matrix", "Inners", "InnerPtr", "PtrSlice", "Arr", "ByName", "ByInt", "ByUint", "ByLevel", "Times", "When", "WhenPtr", "Duration", "Number", "Raw", "Any", "Anon", "Strs")
+
 // necroReadContainers decodes a JSON value from r into *p, a Containers.
 func necroReadContainers(r *runtime.JSONReader, p *Containers) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Ptr":
-			f = 1
-		case "PtrPtr":
-			f = 2
-		case "Bytes":
-			f = 3
-		case "Bytes0":
-			f = 4
-		case "Array":
-			f = 5
-		case "Floats":
-			f = 6
-		case "Matrix":
-			f = 7
-		case "Inners":
-			f = 8
-		case "InnerPtr":
-			f = 9
-		case "PtrSlice":
-			f = 10
-		case "Arr":
-			f = 11
-		case "ByName":
-			f = 12
-		case "ByInt":
-			f = 13
-		case "ByUint":
-			f = 14
-		case "ByLevel":
-			f = 15
-		case "Times":
-			f = 16
-		case "When":
-			f = 17
-		case "WhenPtr":
-			f = 18
-		case "Duration":
-			f = 19
-		case "Number":
-			f = 20
-		case "Raw":
-			f = 21
-		case "Any":
-			f = 22
-		case "Anon":
-			f = 23
-		case "Strs":
-			f = 24
-		default:
-			switch string(r.FoldedKey()) {
-			case "PTR":
-				f = 1
-			case "PTRPTR":
-				f = 2
-			case "BYTES":
-				f = 3
-			case "BYTES0":
-				f = 4
-			case "ARRAY":
-				f = 5
-			case "FLOATS":
-				f = 6
-			case "MATRIX":
-				f = 7
-			case "INNERS":
-				f = 8
-			case "INNERPTR":
-				f = 9
-			case "PTRSLICE":
-				f = 10
-			case "ARR":
-				f = 11
-			case "BYNAME":
-				f = 12
-			case "BYINT":
-				f = 13
-			case "BYUINT":
-				f = 14
-			case "BYLEVEL":
-				f = 15
-			case "TIMES":
-				f = 16
-			case "WHEN":
-				f = 17
-			case "WHENPTR":
-				f = 18
-			case "DURATION":
-				f = 19
-			case "NUMBER":
-				f = 20
-			case "RAW":
-				f = 21
-			case "ANY":
-				f = 22
-			case "ANON":
-				f = 23
-			case "STRS":
-				f = 24
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsContainers) {
 		case 1:
 			if r.Null() {
 				p.Ptr = nil
@@ -2262,55 +1870,16 @@ func necroAppendEmbedding(w *runtime.JSONWriter, p *Embedding) {
 	w.Byte('}')
 }
 
+// necroFieldsEmbedding are the JSON names of Embedding's fields, in their order.
+var necroFieldsEmbedding = runtime.NewFields("ID", "Depth", "More", "Secret", "Public", "Visible", "Tagged", "Own", "Shade")
+
 // necroReadEmbedding decodes a JSON value from r into *p, a Embedding.
 func necroReadEmbedding(r *runtime.JSONReader, p *Embedding) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "ID":
-			f = 1
-		case "Depth":
-			f = 2
-		case "More":
-			f = 3
-		case "Secret":
-			f = 4
-		case "Public":
-			f = 5
-		case "Visible":
-			f = 6
-		case "Tagged":
-			f = 7
-		case "Own":
-			f = 8
-		case "Shade":
-			f = 9
-		default:
-			switch string(r.FoldedKey()) {
-			case "ID":
-				f = 1
-			case "DEPTH":
-				f = 2
-			case "MORE":
-				f = 3
-			case "SECRET":
-				f = 4
-			case "PUBLIC":
-				f = 5
-			case "VISIBLE":
-				f = 6
-			case "TAGGED":
-				f = 7
-			case "OWN":
-				f = 8
-			case "SHADE":
-				f = 9
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsEmbedding) {
 		case 1:
 			runtime.ReadString(r, &p.Base.ID)
 		case 2:
@@ -2406,35 +1975,16 @@ func necroAppendTree(w *runtime.JSONWriter, p *Tree) {
 	w.Leave()
 }
 
+// necroFieldsTree are the JSON names of Tree's fields, in their order.
+var necroFieldsTree = runtime.NewFields("Label", "Children", "Next", "ByName")
+
 // necroReadTree decodes a JSON value from r into *p, a Tree.
 func necroReadTree(r *runtime.JSONReader, p *Tree) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Label":
-			f = 1
-		case "Children":
-			f = 2
-		case "Next":
-			f = 3
-		case "ByName":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "LABEL":
-				f = 1
-			case "CHILDREN":
-				f = 2
-			case "NEXT":
-				f = 3
-			case "BYNAME":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsTree) {
 		case 1:
 			runtime.ReadString(r, &p.Label)
 		case 2:
@@ -2525,51 +2075,16 @@ func necroAppendCustom(w *runtime.JSONWriter, p *Custom) {
 	w.Byte('}')
 }
 
+// necroFieldsCustom are the JSON names of Custom's fields, in their order.
+var necroFieldsCustom = runtime.NewFields("Temp", "TempP", "Temps", "Key", "Text", "Upper", "Caps", "Number")
+
 // necroReadCustom decodes a JSON value from r into *p, a Custom.
 func necroReadCustom(r *runtime.JSONReader, p *Custom) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "Temp":
-			f = 1
-		case "TempP":
-			f = 2
-		case "Temps":
-			f = 3
-		case "Key":
-			f = 4
-		case "Text":
-			f = 5
-		case "Upper":
-			f = 6
-		case "Caps":
-			f = 7
-		case "Number":
-			f = 8
-		default:
-			switch string(r.FoldedKey()) {
-			case "TEMP":
-				f = 1
-			case "TEMPP":
-				f = 2
-			case "TEMPS":
-				f = 3
-			case "KEY":
-				f = 4
-			case "TEXT":
-				f = 5
-			case "UPPER":
-				f = 6
-			case "CAPS":
-				f = 7
-			case "NUMBER":
-				f = 8
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsCustom) {
 		case 1:
 			r.Value(&p.Temp)
 		case 2:
@@ -2625,31 +2140,16 @@ func necroAppendPtrMarshals(w *runtime.JSONWriter, p *PtrMarshals) {
 	w.Byte('}')
 }
 
+// necroFieldsPtrMarshals are the JSON names of PtrMarshals's fields, in their order.
+var necroFieldsPtrMarshals = runtime.NewFields("List", "Ptr", "Map")
+
 // necroReadPtrMarshals decodes a JSON value from r into *p, a PtrMarshals.
 func necroReadPtrMarshals(r *runtime.JSONReader, p *PtrMarshals) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "List":
-			f = 1
-		case "Ptr":
-			f = 2
-		case "Map":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "LIST":
-				f = 1
-			case "PTR":
-				f = 2
-			case "MAP":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsPtrMarshals) {
 		case 1:
 			r.Value(&p.List)
 		case 2:
@@ -2716,51 +2216,16 @@ func necroAppendOrder(w *runtime.JSONWriter, p *Order) {
 	w.Byte('}')
 }
 
+// necroFieldsOrder are the JSON names of Order's fields, in their order.
+var necroFieldsOrder = runtime.NewFields("id", "customer", "lines", "tags", "placed", "note", "total", "paid")
+
 // necroReadOrder decodes a JSON value from r into *p, a Order.
 func necroReadOrder(r *runtime.JSONReader, p *Order) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "id":
-			f = 1
-		case "customer":
-			f = 2
-		case "lines":
-			f = 3
-		case "tags":
-			f = 4
-		case "placed":
-			f = 5
-		case "note":
-			f = 6
-		case "total":
-			f = 7
-		case "paid":
-			f = 8
-		default:
-			switch string(r.FoldedKey()) {
-			case "ID":
-				f = 1
-			case "CUSTOMER":
-				f = 2
-			case "LINES":
-				f = 3
-			case "TAGS":
-				f = 4
-			case "PLACED":
-				f = 5
-			case "NOTE":
-				f = 6
-			case "TOTAL":
-				f = 7
-			case "PAID":
-				f = 8
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrder) {
 		case 1:
 			runtime.ReadString(r, &p.ID)
 		case 2:
@@ -2816,31 +2281,16 @@ func necroAppendOrderLine(w *runtime.JSONWriter, p *OrderLine) {
 	w.Byte('}')
 }
 
+// necroFieldsOrderLine are the JSON names of OrderLine's fields, in their order.
+var necroFieldsOrderLine = runtime.NewFields("sku", "qty", "price")
+
 // necroReadOrderLine decodes a JSON value from r into *p, a OrderLine.
 func necroReadOrderLine(r *runtime.JSONReader, p *OrderLine) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "sku":
-			f = 1
-		case "qty":
-			f = 2
-		case "price":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "SKU":
-				f = 1
-			case "QTY":
-				f = 2
-			case "PRICE":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrderLine) {
 		case 1:
 			runtime.ReadString(r, &p.SKU)
 		case 2:

@@ -67,10 +67,7 @@ func (p *OrderPlaced) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("events.OrderPlaced")
+		return r.EndNull(p, "events.OrderPlaced")
 	}
 	necroReadOrderPlaced(r, p)
 	return r.End(p)
@@ -92,10 +89,7 @@ func (p *PaymentProcessed) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("events.PaymentProcessed")
+		return r.EndNull(p, "events.PaymentProcessed")
 	}
 	necroReadPaymentProcessed(r, p)
 	return r.End(p)
@@ -117,10 +111,7 @@ func (p *OrderShipped) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("events.OrderShipped")
+		return r.EndNull(p, "events.OrderShipped")
 	}
 	necroReadOrderShipped(r, p)
 	return r.End(p)
@@ -142,10 +133,7 @@ func (p *OrderCompleted) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("events.OrderCompleted")
+		return r.EndNull(p, "events.OrderCompleted")
 	}
 	necroReadOrderCompleted(r, p)
 	return r.End(p)
@@ -167,10 +155,7 @@ func (p *OrderCancelled) DecodeNecroJSON(data []byte) error {
 	r0 := runtime.NewJSONReader(data)
 	r := &r0
 	if r.Null() {
-		if err := r.End(p); err != nil {
-			return err
-		}
-		return runtime.NullPayloadError("events.OrderCancelled")
+		return r.EndNull(p, "events.OrderCancelled")
 	}
 	necroReadOrderCancelled(r, p)
 	return r.End(p)
@@ -187,31 +172,16 @@ func necroAppendItem(w *runtime.JSONWriter, p *Item) {
 	w.Byte('}')
 }
 
+// necroFieldsItem are the JSON names of Item's fields, in their order.
+var necroFieldsItem = runtime.NewFields("sku", "qty", "price_cents")
+
 // necroReadItem decodes a JSON value from r into *p, a Item.
 func necroReadItem(r *runtime.JSONReader, p *Item) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "sku":
-			f = 1
-		case "qty":
-			f = 2
-		case "price_cents":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "SKU":
-				f = 1
-			case "QTY":
-				f = 2
-			case "PRICE_CENTS":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsItem) {
 		case 1:
 			runtime.ReadString(r, &p.SKU)
 		case 2:
@@ -248,35 +218,16 @@ func necroAppendOrderPlaced(w *runtime.JSONWriter, p *OrderPlaced) {
 	w.Byte('}')
 }
 
+// necroFieldsOrderPlaced are the JSON names of OrderPlaced's fields, in their order.
+var necroFieldsOrderPlaced = runtime.NewFields("order", "customer", "items", "total_cents")
+
 // necroReadOrderPlaced decodes a JSON value from r into *p, a OrderPlaced.
 func necroReadOrderPlaced(r *runtime.JSONReader, p *OrderPlaced) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "order":
-			f = 1
-		case "customer":
-			f = 2
-		case "items":
-			f = 3
-		case "total_cents":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDER":
-				f = 1
-			case "CUSTOMER":
-				f = 2
-			case "ITEMS":
-				f = 3
-			case "TOTAL_CENTS":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrderPlaced) {
 		case 1:
 			runtime.ReadInt(r, &p.Order)
 		case 2:
@@ -314,35 +265,16 @@ func necroAppendPaymentProcessed(w *runtime.JSONWriter, p *PaymentProcessed) {
 	w.Byte('}')
 }
 
+// necroFieldsPaymentProcessed are the JSON names of PaymentProcessed's fields, in their order.
+var necroFieldsPaymentProcessed = runtime.NewFields("order", "approved", "reason", "amount_cents")
+
 // necroReadPaymentProcessed decodes a JSON value from r into *p, a PaymentProcessed.
 func necroReadPaymentProcessed(r *runtime.JSONReader, p *PaymentProcessed) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "order":
-			f = 1
-		case "approved":
-			f = 2
-		case "reason":
-			f = 3
-		case "amount_cents":
-			f = 4
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDER":
-				f = 1
-			case "APPROVED":
-				f = 2
-			case "REASON":
-				f = 3
-			case "AMOUNT_CENTS":
-				f = 4
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsPaymentProcessed) {
 		case 1:
 			runtime.ReadInt(r, &p.Order)
 		case 2:
@@ -368,31 +300,16 @@ func necroAppendOrderShipped(w *runtime.JSONWriter, p *OrderShipped) {
 	w.Byte('}')
 }
 
+// necroFieldsOrderShipped are the JSON names of OrderShipped's fields, in their order.
+var necroFieldsOrderShipped = runtime.NewFields("order", "carrier", "tracking")
+
 // necroReadOrderShipped decodes a JSON value from r into *p, a OrderShipped.
 func necroReadOrderShipped(r *runtime.JSONReader, p *OrderShipped) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "order":
-			f = 1
-		case "carrier":
-			f = 2
-		case "tracking":
-			f = 3
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDER":
-				f = 1
-			case "CARRIER":
-				f = 2
-			case "TRACKING":
-				f = 3
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrderShipped) {
 		case 1:
 			runtime.ReadInt(r, &p.Order)
 		case 2:
@@ -412,23 +329,16 @@ func necroAppendOrderCompleted(w *runtime.JSONWriter, p *OrderCompleted) {
 	w.Byte('}')
 }
 
+// necroFieldsOrderCompleted are the JSON names of OrderCompleted's fields, in their order.
+var necroFieldsOrderCompleted = runtime.NewFields("order")
+
 // necroReadOrderCompleted decodes a JSON value from r into *p, a OrderCompleted.
 func necroReadOrderCompleted(r *runtime.JSONReader, p *OrderCompleted) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "order":
-			f = 1
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDER":
-				f = 1
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrderCompleted) {
 		case 1:
 			runtime.ReadInt(r, &p.Order)
 		default:
@@ -446,27 +356,16 @@ func necroAppendOrderCancelled(w *runtime.JSONWriter, p *OrderCancelled) {
 	w.Byte('}')
 }
 
+// necroFieldsOrderCancelled are the JSON names of OrderCancelled's fields, in their order.
+var necroFieldsOrderCancelled = runtime.NewFields("order", "reason")
+
 // necroReadOrderCancelled decodes a JSON value from r into *p, a OrderCancelled.
 func necroReadOrderCancelled(r *runtime.JSONReader, p *OrderCancelled) {
 	if !r.BeginObject() {
 		return
 	}
 	for i := 0; r.NextKey(i); i++ {
-		var f int
-		switch string(r.Key()) {
-		case "order":
-			f = 1
-		case "reason":
-			f = 2
-		default:
-			switch string(r.FoldedKey()) {
-			case "ORDER":
-				f = 1
-			case "REASON":
-				f = 2
-			}
-		}
-		switch f {
+		switch r.Field(necroFieldsOrderCancelled) {
 		case 1:
 			runtime.ReadInt(r, &p.Order)
 		case 2:

@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -53,6 +54,7 @@ func syntheticPackage(n int) map[string][]byte {
 // re-run after an edit of one handler file, which no cache of the go
 // command's has seen. The README's necrogen figures come from it.
 func BenchmarkGenerate(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as the necrogen command runs
 	for _, n := range []int{1000, 5000} {
 		dir := gentest.NewModule(b, syntheticPackage(n))
 		cfg := Config{Dir: dir, Patterns: []string{"./big"}, Env: gentest.Env()}

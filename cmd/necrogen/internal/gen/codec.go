@@ -77,6 +77,7 @@ type structCodec struct {
 	done      bool
 	appendFn  string // the names of its functions, chosen by nameCodecs
 	readFn    string
+	fieldsVar string // the name of its table of JSON field names
 }
 
 // codecField is one field as encoding/json sees it.

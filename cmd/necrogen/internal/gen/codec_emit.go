@@ -18,6 +18,7 @@ func nameCodecs(p *codecPlan, pkgScope namespace) {
 		name := exportName(s.named.Obj().Name())
 		s.appendFn = pkgScope.fresh("necroAppend" + name)
 		s.readFn = pkgScope.fresh("necroRead" + name)
+		s.fieldsVar = pkgScope.fresh("necroFields" + name)
 	}
 }
 
@@ -86,8 +87,7 @@ func (e *emitter) payloadCodec(pc *payloadCodec) {
 		g.Add(r).Op(":=").Op("&").Id(cr + "0")
 		if pc.node.kind == ckStruct {
 			g.If(r.Clone().Dot("Null").Call()).Block(
-				jen.If(jen.Err().Op(":=").Add(r.Clone().Dot("End").Call(p)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
-				jen.Return(e.rt("NullPayloadError").Call(jen.Lit(e.m.Name+"."+tn))),
+				jen.Return(r.Clone().Dot("EndNull").Call(p, jen.Lit(e.m.Name+"."+tn))),
 			)
 		}
 		e.decValue(g, pc.node, place{x: p.Clone(), isPtr: true}, 1, false)
@@ -462,9 +462,20 @@ func (e *emitter) nonZeroTest(t types.Type, v *jen.Statement) *jen.Statement {
 	return v.Clone().Op("!=").Nil()
 }
 
-// structDecoder writes the function that decodes a struct type.
+// structDecoder writes the function that decodes a struct type, and the
+// table of its JSON field names that the function matches keys against
+// (runtime.Fields: exactly, then folded as encoding/json folds names).
 func (e *emitter) structDecoder(s *structCodec) {
 	tn := s.named.Obj().Name()
+	if len(s.fields) > 0 {
+		e.f.Line()
+		e.f.Comment(s.fieldsVar + " are the JSON names of " + tn + "'s fields, in their order.")
+		e.f.Var().Id(s.fieldsVar).Op("=").Add(e.rt("NewFields")).CallFunc(func(g *jen.Group) {
+			for _, fd := range s.fields {
+				g.Lit(fd.name)
+			}
+		})
+	}
 	e.f.Line()
 	e.f.Comment(s.readFn + " decodes a JSON value from r into *p, a " + tn + ".")
 	e.f.Func().Id(s.readFn).Params(jen.Id(cr).Op("*").Add(e.rt("JSONReader")), jen.Id(cp).Op("*").Id(tn)).BlockFunc(func(g *jen.Group) {
@@ -475,25 +486,7 @@ func (e *emitter) structDecoder(s *structCodec) {
 				g.Add(r.Clone().Dot("Skip").Call())
 				return
 			}
-			f := jen.Id(cf)
-			g.Var().Add(f).Int()
-			folded := map[string]bool{}
-			g.Switch(jen.String().Call(r.Clone().Dot("Key").Call())).BlockFunc(func(g *jen.Group) {
-				for n, fd := range s.fields {
-					g.Case(jen.Lit(fd.name)).Block(f.Clone().Op("=").Lit(n + 1))
-				}
-				g.Default().Block(jen.Switch(jen.String().Call(r.Clone().Dot("FoldedKey").Call())).BlockFunc(func(g *jen.Group) {
-					for n, fd := range s.fields {
-						key := foldName(fd.name)
-						if folded[key] {
-							continue // the first field with a folded name takes it
-						}
-						folded[key] = true
-						g.Case(jen.Lit(key)).Block(f.Clone().Op("=").Lit(n + 1))
-					}
-				}))
-			})
-			g.Switch(f).BlockFunc(func(g *jen.Group) {
+			g.Switch(r.Clone().Dot("Field").Call(jen.Id(s.fieldsVar))).BlockFunc(func(g *jen.Group) {
 				for n, fd := range s.fields {
 					g.Case(jen.Lit(n + 1)).BlockFunc(func(g *jen.Group) { e.decField(g, fd) })
 				}

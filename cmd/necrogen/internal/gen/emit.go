@@ -3,6 +3,10 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
 	"go/types"
 	"path"
 	"strings"
@@ -49,11 +53,30 @@ func emit(m *pkgModel) ([]byte, error) {
 	}
 	e.codecs()
 
+	// Unformatted: generateFile parses it once, to format it and to check
+	// it (format.Source would parse it a second time).
+	e.f.NoFormat = true
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("internal error: rendering package %s: %w", m.Path, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// gofmt parses the rendered source src of file name into fset and prints it
+// as gofmt does (imports sorted, gofmt's printer settings), returning the
+// formatted content and the parsed file, whose positions are src's.
+func gofmt(fset *token.FileSet, name string, src []byte) ([]byte, *ast.File, error) {
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return nil, nil, fmt.Errorf("internal error: the generated file does not parse: %w", err)
+	}
+	ast.SortImports(fset, f)
+	var buf bytes.Buffer
+	if err := (&printer.Config{Mode: printer.UseSpaces | printer.TabIndent, Tabwidth: 8}).Fprint(&buf, fset, f); err != nil {
+		return nil, nil, fmt.Errorf("internal error: printing the generated file: %w", err)
+	}
+	return buf.Bytes(), f, nil
 }
 
 // emitter writes one file.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"go/ast"
 	"go/token"
 	"slices"
 	"strings"
@@ -164,16 +165,27 @@ func generateFile(cfg Config, l *loaded, m *pkgModel, d *diags) *File {
 	if d.hasErrors() {
 		return nil
 	}
-	content, err := emit(m)
+	src, err := emit(m)
+	var content []byte
+	var file *ast.File
+	if err == nil {
+		content, file, err = gofmt(d.fset, l.output, src)
+	}
 	if err != nil {
 		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: err.Error()})
 		return nil
 	}
-	if verify(l, content, d); d.hasErrors() {
+	if verify(l, file, src, d); d.hasErrors() {
 		return nil
 	}
 	return &File{Path: l.output, Content: content, Old: l.existing}
 }
+
+// GCPercent is the garbage collector's target the necrogen command runs
+// with (unless GOGC is set): parsing, printing and type-checking a large
+// generated file allocates several times the live heap, and a short-lived
+// process need not collect as often as a server.
+const GCPercent = 400
 
 // checkOutputIsOurs reports a necro_gen.go that necrogen did not write in a
 // package it would write one for: necrogen never overwrites it.

@@ -3,7 +3,7 @@ package gen
 import (
 	"fmt"
 	"go/ast"
-	"go/parser"
+
 	"go/token"
 	"go/types"
 	"strings"
@@ -16,7 +16,7 @@ import (
 // in the user's files is what the new file changes for them — a NewSpine call
 // that lacks a new organ, a helper that is gone — and a warning, because the
 // user can only fix it once the file is written.
-func verify(l *loaded, content []byte, d *diags) {
+func verify(l *loaded, gen *ast.File, src []byte, d *diags) {
 	for _, path := range generatedImports {
 		if _, err := l.types.Import(path); err != nil {
 			d.list = append(d.list, Diagnostic{
@@ -26,11 +26,6 @@ func verify(l *loaded, content []byte, d *diags) {
 			return
 		}
 	}
-	gen, err := parser.ParseFile(d.fset, l.output, content, parser.SkipObjectResolution)
-	if err != nil {
-		d.list = append(d.list, Diagnostic{Pos: token.Position{Filename: l.output}, Msg: "internal error: the generated file does not parse: " + err.Error()})
-		return
-	}
 	report := func(te types.Error) {
 		if strings.HasPrefix(te.Msg, "\t") {
 			return // a continuation line ("\tother declaration of x") of the error before
@@ -38,7 +33,7 @@ func verify(l *loaded, content []byte, d *diags) {
 		pos := d.fset.Position(te.Pos)
 		switch {
 		case pos.Filename == l.output:
-			d.list = append(d.list, Diagnostic{Pos: pos, Msg: fmt.Sprintf("internal error: necrogen generated code that does not compile (%s; the line is %q): please report it; nothing is written", te.Msg, line(content, pos.Line))})
+			d.list = append(d.list, Diagnostic{Pos: pos, Msg: fmt.Sprintf("internal error: necrogen generated code that does not compile (%s; the line is %q): please report it; nothing is written", te.Msg, line(src, pos.Line))})
 		case !te.Soft:
 			d.list = append(d.list, Diagnostic{Pos: pos, Msg: "with the new " + OutputName + ": " + te.Msg, Severity: Warning})
 		}

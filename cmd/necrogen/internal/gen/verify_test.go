@@ -42,7 +42,12 @@ func TestVerifyRejectsBrokenOutput(t *testing.T) {
 	}
 	src.check(pkgs[0])
 	d := &diags{fset: fset}
-	verify(pkgs[0], []byte(Header+"\n\npackage main\n\nfunc main() {}\n"), d)
+	broken := []byte(Header + "\n\npackage main\n\nfunc main() {}\n")
+	_, file, err := gofmt(fset, pkgs[0].output, broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(pkgs[0], file, broken, d)
 	if len(d.list) != 1 || d.list[0].Severity != Error || d.list[0].Format("") != pkgs[0].output+":5:6: "+d.list[0].Msg ||
 		!strings.HasPrefix(d.list[0].Msg, `internal error: necrogen generated code that does not compile (main redeclared in this block; the line is "func main() {}")`) {
 		t.Fatalf("diagnostics: %+v", d.list)
