@@ -5,6 +5,9 @@
 // payloads.
 package codecfuzz
 
+//lint:file-ignore SA5008 the types exercise encoding/json's handling of odd tags on purpose
+//lint:file-ignore U1000 unexported fields are there to show that codecs skip them
+
 //go:generate go tool necrogen
 
 import (

@@ -786,33 +786,6 @@ func isValidTag(s string) bool {
 	return true
 }
 
-// foldName is encoding/json's foldName: the key a JSON object key matches a
-// field name by when it does not match exactly.
-func foldName(in string) string {
-	var out []rune
-	for _, r := range in {
-		if r < 0x80 {
-			if 'a' <= r && r <= 'z' {
-				r -= 'a' - 'A'
-			}
-			out = append(out, r)
-			continue
-		}
-		out = append(out, foldRune(r))
-	}
-	return string(out)
-}
-
-func foldRune(r rune) rune {
-	for {
-		r2 := unicode.SimpleFold(r)
-		if r2 <= r {
-			return r2
-		}
-		r = r2
-	}
-}
-
 // htmlEscapeName is encoding/json's appendHTMLEscape for a field name.
 func htmlEscapeName(s string) string {
 	const hex = "0123456789abcdef"

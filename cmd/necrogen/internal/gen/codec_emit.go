@@ -118,9 +118,6 @@ func (pl place) ptr() *jen.Statement {
 	return jen.Op("&").Add(pl.x.Clone())
 }
 
-// sel is its field name (Go selectors go through pointers).
-func (pl place) sel(name string) *jen.Statement { return pl.x.Clone().Dot(name) }
-
 // encWriter writes the statements of an encoder, merging the constant text
 // it appends into one call.
 type encWriter struct {
