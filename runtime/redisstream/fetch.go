@@ -265,8 +265,10 @@ func (c *Consumer) claimAll(ctx context.Context) error {
 		c.outage = false
 		// Other consumers are refreshing theirs: give them the time a live
 		// consumer takes to refresh what it holds before taking entries that
-		// look abandoned.
-		c.claimAfter = time.Now().Add(c.b.cfg.claimIdle)
+		// look abandoned — a claim idle time, and no less than the few
+		// seconds a reconnect can take (go-redis retries a command with
+		// backoff before it reports a failure).
+		c.claimAfter = time.Now().Add(max(c.b.cfg.claimIdle, outageGrace))
 		c.mu.Unlock()
 		// A read whose reply the outage lost left entries pending for this
 		// consumer that it never saw: take them now, before anyone else.
@@ -337,6 +339,10 @@ func (c *Consumer) drain(ctx context.Context) error {
 	}
 	return nil
 }
+
+// outageGrace is the shortest wait, after an outage, before a consumer
+// claims entries that look abandoned.
+const outageGrace = 3 * time.Second
 
 // claimIdle takes a batch of idle entries per topic (XAUTOCLAIM). At the end
 // of a full pass over a topic it removes the silent consumers of its group.
