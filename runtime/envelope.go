@@ -283,7 +283,7 @@ func (p *envParser) envelope() (Event, error) {
 		return ev, &FieldError{Field: env, Reason: "is not JSON: unexpected end of input"}
 	}
 	if p.data[p.pos] != '{' {
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return ev, &FieldError{Field: env, Reason: "is not JSON: " + string(err.(syntaxError))}
 		}
 		return ev, &FieldError{Field: env, Reason: "must be a JSON object"}
@@ -364,13 +364,13 @@ func (p *envParser) field(ev *Event, key []byte, seen *uint8) error {
 	default:
 		// Read the value first: a syntax error in it is reported as such.
 		name := string(key)
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return p.fail(name, err)
 		}
 		return &FieldError{Field: name, Reason: "is not a known envelope key (known: id, timestamp, event_type, payload, causation_id, correlation_id, headers)"}
 	}
 	if *seen&bit != 0 {
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return p.fail(name, err)
 		}
 		return &FieldError{Field: name, Reason: "appears more than once"}
@@ -379,7 +379,7 @@ func (p *envParser) field(ev *Event, key []byte, seen *uint8) error {
 	switch bit {
 	case seenPayload:
 		start := p.pos
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return p.fail(name, err)
 		}
 		ev.Payload = json.RawMessage(p.data[start:p.pos:p.pos])
@@ -390,7 +390,7 @@ func (p *envParser) field(ev *Event, key []byte, seen *uint8) error {
 	// The other fields are strings; a value of another kind is read first, so
 	// that a syntax error in it is reported as such.
 	if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return p.fail(name, err)
 		}
 		switch bit {
@@ -451,13 +451,13 @@ func (d *Decoder) intern(b []byte) (string, bool) {
 func (p *envParser) headers(ev *Event) error {
 	const name = keyHeaders
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
-		if err := p.value(0); err != nil {
+		if err := p.skip(0); err != nil {
 			return p.fail(name, err)
 		}
 		return &FieldError{Field: name, Reason: "must be an object of strings such as {\"traceparent\":\"00-…\"}"}
 	}
 	start := p.pos
-	if err := p.value(0); err != nil { // the grammar first, so that errors are syntax errors
+	if err := p.skip(0); err != nil { // the grammar first, so that errors are syntax errors
 		return p.fail(name, err)
 	}
 	end := p.pos
@@ -493,76 +493,60 @@ func (p *envParser) headers(ev *Event) error {
 	return nil
 }
 
-// value skips one JSON value, checking its grammar as encoding/json does.
-func (p *envParser) value(depth int) error {
-	if depth > 10000 {
-		return syntaxError("exceeded max depth")
-	}
+// skip reads one value at p.pos inside open arrays and objects, checking
+// its grammar and depth as encoding/json does.
+func (p *envParser) skip(open int) error {
 	if p.pos >= len(p.data) {
 		return syntaxError("unexpected end of input")
 	}
 	switch c := p.data[p.pos]; {
-	case c == '{':
+	case c == '{' || c == '[':
+		if open >= maxJSONDepth {
+			return syntaxError("exceeded max depth")
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
 		p.pos++
 		p.ws()
-		if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		if p.pos < len(p.data) && p.data[p.pos] == closing {
 			p.pos++
 			return nil
 		}
 		for {
 			p.ws()
-			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-				return p.errAt("looking for beginning of object key string")
-			}
-			if _, err := p.str(); err != nil {
-				return err
-			}
-			p.ws()
-			if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-				return p.errAt("after object key")
-			}
-			p.pos++
-			p.ws()
-			if err := p.value(depth + 1); err != nil {
-				return err
-			}
-			p.ws()
-			if p.pos >= len(p.data) {
-				return p.errAt("")
-			}
-			switch p.data[p.pos] {
-			case ',':
+			if c == '{' {
+				if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+					return p.errAt("looking for beginning of object key string")
+				}
+				if _, err := p.str(); err != nil {
+					return err
+				}
+				p.ws()
+				if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+					return p.errAt("after object key")
+				}
 				p.pos++
-			case '}':
-				p.pos++
-				return nil
-			default:
-				return p.errAt("after object key:value pair")
+				p.ws()
 			}
-		}
-	case c == '[':
-		p.pos++
-		p.ws()
-		if p.pos < len(p.data) && p.data[p.pos] == ']' {
-			p.pos++
-			return nil
-		}
-		for {
-			p.ws()
-			if err := p.value(depth + 1); err != nil {
+			if err := p.skip(open + 1); err != nil {
 				return err
 			}
 			p.ws()
 			if p.pos >= len(p.data) {
-				return p.errAt("")
+				return syntaxError("unexpected end of input")
 			}
 			switch p.data[p.pos] {
 			case ',':
 				p.pos++
-			case ']':
+			case closing:
 				p.pos++
 				return nil
 			default:
+				if c == '{' {
+					return p.errAt("after object key:value pair")
+				}
 				return p.errAt("after array element")
 			}
 		}

@@ -312,6 +312,12 @@ func FuzzDecodeEventMatchesReference(f *testing.F) {
 		`{"\u0069d":"0192f0c1-7a2b-7c3d-8e4f-5a6b7c8d9e0f",` + ts + `,"event_type":"A","payload":null}`,
 		"{" + id + "," + ts + ",\"event_type\":\"A\xff\",\"payload\":\"\t\"}",
 		`{` + id + `,` + ts + `,"event_type":"A","payload":[[[[[[[[]]]]]]]]}`,
+		// Each envelope value may nest as deep as encoding/json decodes a
+		// value alone: 10,000 arrays, not 10,001.
+		`{` + id + `,` + ts + `,"event_type":"A","payload":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
+		`{` + id + `,` + ts + `,"event_type":"A","payload":0,"x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 	} {
 		f.Add([]byte(s))
 	}

@@ -745,82 +745,9 @@ func (r *JSONReader) Skip() {
 }
 
 func (r *JSONReader) skipValue() {
-	if err := r.skip(r.depth); err != nil {
+	if err := r.p.skip(r.depth); err != nil {
 		r.fail(err)
 	}
-}
-
-// skip reads one value at p.pos with open arrays and objects around it,
-// checking the grammar and encoding/json's depth limit.
-func (r *JSONReader) skip(open int) error {
-	p := &r.p
-	if p.pos >= len(p.data) {
-		return syntaxError("unexpected end of input")
-	}
-	switch c := p.data[p.pos]; {
-	case c == '{' || c == '[':
-		if open >= maxJSONDepth {
-			return syntaxError("exceeded max depth")
-		}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		p.pos++
-		p.ws()
-		if p.pos < len(p.data) && p.data[p.pos] == closing {
-			p.pos++
-			return nil
-		}
-		for {
-			p.ws()
-			if c == '{' {
-				if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-					return p.errAt("looking for beginning of object key string")
-				}
-				if _, err := p.str(); err != nil {
-					return err
-				}
-				p.ws()
-				if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-					return p.errAt("after object key")
-				}
-				p.pos++
-				p.ws()
-			}
-			if err := r.skip(open + 1); err != nil {
-				return err
-			}
-			p.ws()
-			if p.pos >= len(p.data) {
-				return syntaxError("unexpected end of input")
-			}
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-			case closing:
-				p.pos++
-				return nil
-			default:
-				if c == '{' {
-					return p.errAt("after object key:value pair")
-				}
-				return p.errAt("after array element")
-			}
-		}
-	case c == '"':
-		_, err := p.str()
-		return err
-	case c == '-' || c >= '0' && c <= '9':
-		return p.number()
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	}
-	return p.errAt("looking for beginning of value")
 }
 
 // raw reads a value and returns its text.
