@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -59,6 +61,25 @@ type Subscription struct {
 	Service string        // the service's name; its replicas share it
 	Topics  []string      // the event types it handles
 	Start   StartPosition // where a new service starts
+}
+
+// Validate reports everything wrong with the subscription at once: a
+// missing service name, no topics, or a topic that is not a valid event
+// type. Backends call it before they subscribe.
+func (s Subscription) Validate() error {
+	var problems []error
+	if s.Service == "" {
+		problems = append(problems, errors.New("the service has no name (runtime.WithService)"))
+	}
+	if len(s.Topics) == 0 {
+		problems = append(problems, errors.New("it lists no topics (runtime.WithTopics)"))
+	}
+	for _, t := range s.Topics {
+		if err := ValidateType(t); err != nil {
+			problems = append(problems, fmt.Errorf("topic %q: %w", t, err))
+		}
+	}
+	return errors.Join(problems...)
 }
 
 // Delivery is an event handed out by a Consumer, until it is settled with

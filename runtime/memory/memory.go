@@ -198,8 +198,8 @@ func (b *Backend) retain(t *topic, ev runtime.Event) {
 // runtime.StartOldest it first gets what the topics retained, in publish
 // order.
 func (b *Backend) Subscribe(_ context.Context, sub runtime.Subscription) (runtime.Consumer, error) {
-	if err := checkSubscription(sub); err != nil {
-		return nil, err
+	if err := sub.Validate(); err != nil {
+		return nil, runtime.Permanent(fmt.Errorf("memory: subscribe %q: %w", sub.Service, err))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -231,25 +231,6 @@ func (b *Backend) Subscribe(_ context.Context, sub runtime.Subscription) (runtim
 		s.queue.pushBack(h.ev)
 	}
 	return &Consumer{b: b, s: s}, nil
-}
-
-func checkSubscription(sub runtime.Subscription) error {
-	var problems []error
-	if sub.Service == "" {
-		problems = append(problems, errors.New("the service has no name (runtime.WithService)"))
-	}
-	if len(sub.Topics) == 0 {
-		problems = append(problems, errors.New("it lists no topics (runtime.WithTopics)"))
-	}
-	for _, t := range sub.Topics {
-		if err := runtime.ValidateType(t); err != nil {
-			problems = append(problems, fmt.Errorf("topic %q: %w", t, err))
-		}
-	}
-	if len(problems) > 0 {
-		return runtime.Permanent(fmt.Errorf("memory: subscribe %q: %w", sub.Service, errors.Join(problems...)))
-	}
-	return nil
 }
 
 // mergeBySeq sorts the retained events of several topics into publish order.

@@ -147,20 +147,12 @@ func (b *Backend) Subscribe(ctx context.Context, sub runtime.Subscription) (runt
 }
 
 func checkSubscription(sub runtime.Subscription) error {
-	var problems []error
-	if sub.Service == "" || sub.Service == releasedConsumer {
-		problems = append(problems, fmt.Errorf("the service name %q cannot be a consumer group (runtime.WithService)", sub.Service))
+	err := sub.Validate()
+	if sub.Service == releasedConsumer {
+		err = errors.Join(fmt.Errorf("the service name %q is the consumer that holds released entries; choose another (runtime.WithService)", sub.Service), err)
 	}
-	if len(sub.Topics) == 0 {
-		problems = append(problems, errors.New("it lists no topics (runtime.WithTopics)"))
-	}
-	for _, t := range sub.Topics {
-		if err := runtime.ValidateType(t); err != nil {
-			problems = append(problems, fmt.Errorf("topic %q: %w", t, err))
-		}
-	}
-	if len(problems) > 0 {
-		return runtime.Permanent(fmt.Errorf("redisstream: subscribe %q: %w", sub.Service, errors.Join(problems...)))
+	if err != nil {
+		return runtime.Permanent(fmt.Errorf("redisstream: subscribe %q: %w", sub.Service, err))
 	}
 	return nil
 }
