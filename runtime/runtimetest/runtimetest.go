@@ -291,12 +291,7 @@ func testPullMax(t *testing.T, f Features) {
 	if len(got) != 5 {
 		t.Fatalf("pulled %d of 5 events", len(got))
 	}
-	for i, d := range got {
-		if s := itemOf(t, d.Event).Seq; s != i {
-			t.Fatalf("event %d has seq %d", i, s)
-		}
-		ack(t, c, d)
-	}
+	ackInOrder(t, c, got, 0, "")
 }
 
 func testAck(t *testing.T, f Features) {
@@ -734,13 +729,7 @@ func testFanOut(t *testing.T, f Features) {
 		enqueue(t, b, NewItem(t, 0, i))
 	}
 	for name, c := range map[string]runtime.Consumer{"svc-a": a, "svc-b": bb} {
-		ds := pullN(t, c, n)
-		for i, d := range ds {
-			if s := itemOf(t, d.Event).Seq; s != i {
-				t.Fatalf("%s: event %d has seq %d", name, i, s)
-			}
-			ack(t, c, d)
-		}
+		ackInOrder(t, c, pullN(t, c, n), 0, name+": ")
 		expectNothing(t, c, 50*time.Millisecond)
 	}
 }
@@ -842,13 +831,7 @@ func testStartOldest(t *testing.T, f Features) {
 		f.Trim(t, b)
 	}
 	c := subscribe(t, b, "archaeologist", runtime.StartOldest, TypeItem)
-	ds := pullN(t, c, f.RetainLen)
-	for i, d := range ds {
-		if s := itemOf(t, d.Event).Seq; s != n-f.RetainLen+i {
-			t.Fatalf("retained event %d has seq %d, want %d", i, s, n-f.RetainLen+i)
-		}
-		ack(t, c, d)
-	}
+	ackInOrder(t, c, pullN(t, c, f.RetainLen), n-f.RetainLen, "retained: ")
 	expectNothing(t, c, 100*time.Millisecond)
 }
 
@@ -872,13 +855,7 @@ func testLostGroup(t *testing.T, f Features) {
 	for i := 10; i < 15; i++ {
 		enqueue(t, b, NewItem(t, 0, i))
 	}
-	ds := pullN(t, c, 5)
-	for i, d := range ds {
-		if s := itemOf(t, d.Event).Seq; s != 10+i {
-			t.Fatalf("after the position was lost the service got seq %d, want %d (no replay, nothing lost)", s, 10+i)
-		}
-		ack(t, c, d)
-	}
+	ackInOrder(t, c, pullN(t, c, 5), 10, "after the position was lost (no replay, nothing lost): ")
 	expectNothing(t, c, 100*time.Millisecond)
 }
 
@@ -907,5 +884,17 @@ func testDeadLetters(t *testing.T, f Features) {
 	}
 	if other := f.DeadLetters(t, b, "tolerant"); len(other) != 0 {
 		t.Fatalf("dead letters of tolerant: %+v, want none", other)
+	}
+}
+
+// ackInOrder checks that ds hold the items first, first+1, … in order, and
+// acknowledges each.
+func ackInOrder(t *testing.T, c runtime.Consumer, ds []runtime.Delivery, first int, what string) {
+	t.Helper()
+	for i, d := range ds {
+		if s := itemOf(t, d.Event).Seq; s != first+i {
+			t.Fatalf("%sevent %d has seq %d, want %d", what, i, s, first+i)
+		}
+		ack(t, c, d)
 	}
 }
